@@ -1,0 +1,11 @@
+"""The Celery app. Workers start with ``celery -A mlops_site worker -Q default,training,monitoring``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_site.settings")
+
+app = Celery("mlops_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

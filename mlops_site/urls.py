@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("pipelines_app.api.urls")),
+    path("", include("pipelines_app.urls")),
+]
+
+handler403 = "pipelines_app.views.core.forbidden"
+handler404 = "pipelines_app.views.core.not_found"
+handler500 = "pipelines_app.views.core.server_error"

@@ -1,0 +1,65 @@
+"""Seed the demo: one user per role. Safe to run again (nothing is duplicated).
+
+The password comes from --password, else $DEMO_PASSWORD, else a random one
+kept in var/demo-password so that re-runs keep it. Demo use only.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from pipelines_app.models import AuditEvent
+from pipelines_app.permissions import Role
+
+DEMO_USERS = [
+    ("admin", Role.ADMIN),
+    ("editor", Role.EDITOR),
+    ("reviewer", Role.REVIEWER),
+    ("reviewer2", Role.REVIEWER),
+    ("viewer", Role.VIEWER),
+]
+
+
+def demo_password(explicit=None):
+    import os
+
+    if explicit:
+        return explicit
+    if os.environ.get("DEMO_PASSWORD"):
+        return os.environ["DEMO_PASSWORD"]
+    path = settings.VAR_DIR / "demo-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (one per role). Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="password for every demo user (default: $DEMO_PASSWORD or random)")
+
+    def handle(self, password=None, **options):
+        password = demo_password(password)
+        User = get_user_model()
+        with transaction.atomic():
+            for username, role in DEMO_USERS:
+                group, _ = Group.objects.get_or_create(name=role.group)
+                user, created = User.objects.get_or_create(
+                    username=username, defaults={"email": f"{username}@example.com"}
+                )
+                user.is_staff = role == Role.ADMIN
+                user.is_superuser = role == Role.ADMIN
+                user.set_password(password)
+                user.save()
+                user.groups.set([group])
+                if created:
+                    AuditEvent.objects.record("system", "demo.user_created", user, {"role": role.label})
+        self.stdout.write("Demo logins (demo only, never use these in production):")
+        for username, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<10} {role.label:<9} password: {password}")

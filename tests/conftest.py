@@ -1,0 +1,237 @@
+"""Shared fixtures: users per role, the test Redis, a real Celery worker process, Chromium."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from mlops_site.local_redis import PrivateRedis, url_answers
+from pipelines_app.permissions import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Test-pass-1234"
+# The test session keeps to a Redis database of its own, flushed at the start.
+TEST_REDIS_DB = 15
+
+
+def wait_for(condition, timeout=30.0, interval=0.1, message="condition"):
+    """Poll until condition() is truthy; return its value or fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
+        time.sleep(interval)
+
+
+def _with_db(url, db):
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """REDIS_URL's server on a database of its own, else a private redis-server for the session."""
+    base = os.environ.get("REDIS_URL")
+    private = None
+    if not base or not url_answers(base):
+        private = PrivateRedis(tmp_path_factory.mktemp("redis"))
+        base = private.start()
+    url = _with_db(base, TEST_REDIS_DB)
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    from django.test.utils import override_settings
+
+    from mlops_site.celery import app
+
+    app.conf.broker_url = url
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    override = override_settings(REDIS_URL=url, CELERY_BROKER_URL=url, CACHES=caches)
+    override.enable()
+    yield url
+    override.disable()
+    if private:
+        private.stop()
+
+
+def database_url_for_workers():
+    """The test database, as a DATABASE_URL another process can use."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``celery worker`` subprocess against the test database and Redis."""
+
+    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker"):
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=database_url_for_workers(),
+            REDIS_URL=redis_url,
+            CELERY_BROKER_URL=redis_url,
+            MLOPS_VAR_DIR=str(settings.VAR_DIR),
+            PYTHONUNBUFFERED="1",
+        )
+        self.args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mlops_site",
+            "worker",
+            "-Q",
+            queues,
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        self.log_path = Path(settings.VAR_DIR) / f"{name}.log"
+        self.process = None
+
+    def start(self):
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(
+            lambda: "ready." in self.log_path.read_text() or self.process.poll() is not None,
+            60,
+            message="the Celery worker to be ready",
+        )
+        assert self.process.poll() is None, f"worker exited: {self.log_path.read_text()[-2000:]}"
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def output(self):
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
+    with django_db_blocker.unblock():
+        worker = WorkerProcess(redis_url).start()
+    yield worker
+    worker.stop()
+
+
+def make_user(username, role):
+    user = User.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
+    if role is not None:
+        user.groups.add(Group.objects.get_or_create(name=Role.parse(role).group)[0])
+    if role == Role.ADMIN:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("vera-viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("eddie-editor", Role.EDITOR)
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("rita-reviewer", Role.REVIEWER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("ada-admin", Role.ADMIN)
+
+
+@pytest.fixture
+def users(viewer, editor, reviewer, admin_user):
+    return {"viewer": viewer, "editor": editor, "reviewer": reviewer, "admin": admin_user}
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) → a test client logged in as that user."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright; skipped (or failed under E2E_REQUIRED=1) without it."""
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        reason = "Chromium not found: install it with 'apt-get install chromium' (Debian) to run the browser tests"
+        if os.environ.get("E2E_REQUIRED") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
