@@ -30,3 +30,119 @@ class AuditFilterForm(forms.Form):
         if data["until"]:
             events = events.filter(created_at__lte=data["until"])
         return events
+
+
+class DatasetUploadForm(forms.Form):
+    name = forms.SlugField(max_length=100, help_text="Letters, digits and dashes. An existing name adds a new version.")
+    file = forms.FileField(help_text="A CSV file with a header row, UTF-8.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DatasetSchemaForm(forms.Form):
+    """One kind per column plus the target; built from the version's columns."""
+
+    KINDS = [("numeric", "numeric"), ("categorical", "categorical")]
+
+    def __init__(self, *args, version, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.version = version
+        self.columns = version.columns()
+        for i, column in enumerate(self.columns):
+            self.fields[f"kind_{i}"] = forms.ChoiceField(
+                choices=self.KINDS, label=column, initial=version.schema[column]
+            )
+        self.fields["target"] = forms.ChoiceField(
+            choices=[("", "— none —")] + [(c, c) for c in self.columns], required=False, initial=version.target
+        )
+
+    def kind_fields(self):
+        return [self[f"kind_{i}"] for i in range(len(self.columns))]
+
+    def clean(self):
+        data = super().clean()
+        data["schema"] = {column: data.get(f"kind_{i}") for i, column in enumerate(self.columns)}
+        return data
+
+
+class PipelineFileForm(forms.Form):
+    yaml = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}), strip=False, label="Pipeline file"
+    )
+    note = forms.CharField(required=False, max_length=300, label="What changed")
+
+
+def _estimator_choices():
+    from pipelines_app.authoring import ESTIMATORS
+
+    return [(e.key, f"{e.label} ({e.task})") for e in ESTIMATORS.values()]
+
+
+class PipelineWizardForm(forms.Form):
+    """The common case in a form; ``authoring.wizard_yaml`` turns it into a pipeline file."""
+
+    STRATEGIES = [("replace", "replace"), ("canary", "canary"), ("shadow", "shadow")]
+
+    name = forms.SlugField(max_length=100, help_text="Also the pipeline's address: letters, digits and dashes.")
+    description = forms.CharField(required=False, max_length=300)
+    model = forms.SlugField(max_length=100, required=False, help_text="Registered model name; the name if empty.")
+    dataset = forms.ChoiceField(choices=[])
+    dataset_version = forms.IntegerField(required=False, min_value=1, help_text="Empty: always the latest version.")
+    target = forms.CharField(max_length=200)
+    positive_label = forms.CharField(required=False, max_length=200)
+    estimator = forms.ChoiceField(choices=_estimator_choices)
+    iterations = forms.IntegerField(required=False, min_value=1, max_value=100000, label="Iterations / trees")
+    learning_rate = forms.FloatField(required=False, min_value=0.0001, max_value=10)
+    max_depth = forms.IntegerField(required=False, min_value=1, max_value=1000)
+    regularisation = forms.FloatField(required=False, min_value=0.000001, label="Regularisation (C or alpha)")
+    drop = forms.MultipleChoiceField(
+        required=False, choices=[], label="Columns to leave out", widget=forms.CheckboxSelectMultiple
+    )
+    sensitive_features = forms.MultipleChoiceField(
+        required=False, choices=[], label="Check fairness by", widget=forms.CheckboxSelectMultiple
+    )
+    min_metric = forms.FloatField(
+        required=False, min_value=-1, max_value=1, initial=0.8, label="Minimum ROC AUC (R² for regression)"
+    )
+    max_fairness_gap = forms.FloatField(
+        required=False, min_value=0, max_value=1, initial=0.2, label="Largest demographic parity difference"
+    )
+    no_regression = forms.BooleanField(required=False, initial=True, label="Refuse a regression against production")
+    regression_tolerance = forms.FloatField(required=False, min_value=0, max_value=1, initial=0.01)
+    deploy_staging = forms.BooleanField(required=False, initial=True, label="Deploy to staging")
+    deploy_production = forms.BooleanField(required=False, initial=True, label="Deploy to production after approval")
+    approver_group = forms.ChoiceField(choices=[])
+    min_approvals = forms.IntegerField(min_value=1, max_value=10, initial=1)
+    strategy = forms.ChoiceField(choices=STRATEGIES, initial="replace")
+    canary_percent = forms.IntegerField(required=False, min_value=1, max_value=99, initial=10)
+    retrain_on_drift = forms.BooleanField(required=False, initial=True, label="Retrain when drift is detected")
+    schedule = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Also run on a schedule (cron)",
+        help_text='e.g. "0 3 * * 1": Mondays at 03:00',
+    )
+
+    def __init__(self, *args, datasets, groups, columns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = [(d, d) for d in datasets]
+        self.fields["approver_group"].choices = [(g, g) for g in groups]
+        self.fields["approver_group"].initial = "reviewers" if "reviewers" in groups else None
+        self.fields["drop"].choices = self.fields["sensitive_features"].choices = [(c, c) for c in columns]
+
+    def clean(self):
+        data = super().clean()
+        columns = {c for c, _ in self.fields["drop"].choices}
+        if columns and data.get("target") and data["target"] not in columns:
+            self.add_error("target", f"'{data['target']}' is not a column of this dataset.")
+        if data.get("target") and data["target"] in (data.get("drop") or []):
+            self.add_error("drop", "The target cannot be left out.")
+        if data.get("deploy_production") and not data.get("approver_group"):
+            self.add_error("approver_group", "Production needs an approver group.")
+        return data
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'scoring service'.")
+    predict_only = forms.BooleanField(
+        required=False, label="Predictions only", help_text="The token may call the serving endpoints and nothing else."
+    )

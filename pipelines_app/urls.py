@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pipelines_app.views import accounts, audit, core
+from pipelines_app.views import accounts, audit, core, datasets, pipelines, tokens
 
 urlpatterns = [
     path("", core.overview, name="overview"),
@@ -10,6 +10,22 @@ urlpatterns = [
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path("accounts/tokens/", tokens.token_list, name="tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("audit/", audit.audit_log, name="audit"),
+    path("datasets/", datasets.dataset_list, name="datasets"),
+    path("datasets/upload/", datasets.dataset_upload, name="dataset-upload"),
+    path("datasets/<slug:slug>/", datasets.dataset_detail, name="dataset-detail"),
+    path("datasets/<slug:slug>/columns/", datasets.dataset_columns, name="dataset-columns"),
+    path("datasets/<slug:slug>/v<int:number>/schema/", datasets.dataset_schema, name="dataset-schema"),
+    path("pipelines/", pipelines.pipeline_list, name="pipelines"),
+    path("pipelines/new/", pipelines.pipeline_new, name="pipeline-new"),
+    path("pipelines/new/yaml/", pipelines.pipeline_create, name="pipeline-create"),
+    path("pipelines/new/wizard/", pipelines.pipeline_wizard, name="pipeline-wizard"),
+    path("pipelines/validate/", pipelines.pipeline_validate, name="pipeline-validate"),
+    path("pipelines/<slug:slug>/", pipelines.pipeline_detail, name="pipeline-detail"),
+    path("pipelines/<slug:slug>/edit/", pipelines.pipeline_edit, name="pipeline-edit"),
+    path("pipelines/<slug:slug>/diff/", pipelines.pipeline_diff, name="pipeline-diff"),
+    path("pipelines/<slug:slug>/archive/", pipelines.pipeline_archive, name="pipeline-archive"),
 ]
 urlpatterns += [path(f"{key}/", core.section_view(key), name=key) for key in core.SECTIONS]

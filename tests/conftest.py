@@ -235,3 +235,49 @@ def page(browser):
 def _fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
+TEMPLATE_DIR = ROOT / "pipelines_app" / "pipeline_templates"
+
+
+@pytest.fixture
+def demo_dataset(editor, settings, tmp_path):
+    """The credit card data uploaded as dataset ``credit-card-applications`` v1, stored under tmp_path."""
+    from pipelines_app.models import DatasetVersion
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "art")},
+        },
+    }
+    return DatasetVersion.objects.create_from_upload(
+        "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit_card_applications.csv", user=editor
+    )
+
+
+@pytest.fixture
+def environments(db):
+    """staging and production as seeded (transactional tests empty the seeded rows)."""
+    from pipelines_app.models import Environment
+
+    Environment.objects.get_or_create(name="staging")
+    Environment.objects.get_or_create(
+        name="production", defaults={"approver_groups": ["reviewers"], "min_approvals": 1}
+    )
+    for name in ("viewers", "editors", "reviewers", "admins"):
+        Group.objects.get_or_create(name=name)
+
+
+def api_client(user):
+    """A DRF test client authenticated with a fresh token of the user's."""
+    from rest_framework.test import APIClient
+
+    from pipelines_app.models import ApiToken
+
+    client = APIClient()
+    _, raw = ApiToken.objects.issue(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client

@@ -70,7 +70,6 @@ SECTIONS = {
         "No deployed model to monitor yet.",
         "Traffic, latency, drift and performance of deployed models appear here.",
     ),
-    "datasets": ("Datasets", "No datasets yet.", "Uploaded CSV files and their versions appear here."),
 }
 
 

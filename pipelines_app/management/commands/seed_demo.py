@@ -1,10 +1,13 @@
-"""Seed the demo: one user per role. Safe to run again (nothing is duplicated).
+"""Seed the demo: one user per role, the credit card dataset and its pipeline.
+
+Safe to run again: nothing is duplicated.
 
 The password comes from --password, else $DEMO_PASSWORD, else a random one
 kept in var/demo-password so that re-runs keep it. Demo use only.
 """
 
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +15,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from pipelines_app.models import AuditEvent
+from pipelines_app.authoring import TEMPLATES
+from pipelines_app.models import AuditEvent, Dataset, DatasetVersion, Pipeline
 from pipelines_app.permissions import Role
 
 DEMO_USERS = [
@@ -38,6 +42,10 @@ def demo_password(explicit=None):
     return path.read_text().strip()
 
 
+DEMO_DATASET = "credit-card-applications"
+DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "credit_card_applications.csv"
+
+
 class Command(BaseCommand):
     help = "Create the demo users (one per role). Idempotent."
 
@@ -60,6 +68,21 @@ class Command(BaseCommand):
                 user.groups.set([group])
                 if created:
                     AuditEvent.objects.record("system", "demo.user_created", user, {"role": role.label})
+            self._seed_data(User.objects.get(username="editor"))
         self.stdout.write("Demo logins (demo only, never use these in production):")
         for username, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role.label:<9} password: {password}")
+
+    def _seed_data(self, owner):
+        if not Dataset.objects.filter(slug=DEMO_DATASET).exists():
+            version = DatasetVersion.objects.create_from_upload(
+                DEMO_DATASET,
+                DEMO_CSV.read_bytes(),
+                filename=DEMO_CSV.name,
+                user=owner,
+                description="Real credit card applications (Greene, Econometric Analysis; AER CreditCard).",
+            )
+            version.update_schema(version.schema, "card", owner)
+        template = TEMPLATES["credit_card_approval"]
+        if not Pipeline.objects.filter(slug="credit-card-approval").exists():
+            Pipeline.objects.create_from_yaml(template.text(), owner, note="Seeded demo pipeline")

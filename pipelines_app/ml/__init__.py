@@ -1,0 +1,1 @@
+"""Pure machine-learning code: datasets, training, metrics, drift statistics. Imports no Django."""

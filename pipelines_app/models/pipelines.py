@@ -1,0 +1,169 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from pipelines_app.spec import SpecContext, SpecError, SpecInvalid, parse_pipeline
+
+from .audit import AuditEvent
+from .deployments import Environment
+
+
+def new_webhook_secret():
+    return secrets.token_hex(32)
+
+
+# Addresses under /pipelines/ that a pipeline's slug must not take.
+RESERVED_SLUGS = {"new", "validate"}
+
+
+class PipelineExists(Exception):
+    def __init__(self, slug):
+        super().__init__(f"A pipeline '{slug}' already exists; save a new version of it instead.")
+        self.slug = slug
+
+
+def spec_context():
+    """What the database knows that a pipeline file may refer to."""
+    return SpecContext(
+        environments=set(Environment.objects.values_list("name", flat=True)),
+        groups=set(Group.objects.values_list("name", flat=True)),
+    )
+
+
+class PipelineQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class PipelineManager(models.Manager.from_queryset(PipelineQuerySet)):
+    def create_from_yaml(self, text, user, note="Created"):
+        """Validate the file and create the pipeline with it as version 1.
+
+        Raises ``SpecInvalid`` (with every error and its line) or ``PipelineExists``.
+        """
+        spec = parse_pipeline(text, spec_context())
+        if spec.slug in RESERVED_SLUGS:
+            line = next((i for i, row in enumerate(text.splitlines(), 1) if row.startswith("name:")), 1)
+            raise SpecInvalid(
+                [SpecError(line, 1, f"the name '{spec.name}' is reserved by the site; choose another", "name")]
+            )
+        if self.filter(slug=spec.slug).exists():
+            raise PipelineExists(spec.slug)
+        try:
+            with transaction.atomic():
+                pipeline = self.create(
+                    slug=spec.slug,
+                    name=spec.name,
+                    description=spec.description or "",
+                    model_name=spec.model,
+                    owner=user,
+                )
+                pipeline.save_version(text, user, note=note, spec=spec, created=True)
+        except IntegrityError:
+            raise PipelineExists(spec.slug) from None
+        return pipeline
+
+
+class Pipeline(models.Model):
+    """A named pipeline; its file is versioned in PipelineVersion, never edited in place."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    model_name = models.CharField(max_length=200, help_text="The registered model this pipeline produces.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_pipelines"
+    )
+    current_version = models.ForeignKey(
+        "PipelineVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PipelineManager()
+
+    class Meta:
+        ordering = ["name"]
+        # The list page searches by name and model and sorts by name.
+        indexes = [models.Index(fields=["archived_at", "name"], name="pipeline_list_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pipeline-detail", args=[self.slug])
+
+    @property
+    def archived(self):
+        return self.archived_at is not None
+
+    def save_version(self, text, user, note="", spec=None, created=False):
+        """Save the file as the next immutable version and make it current.
+
+        Raises ``SpecInvalid`` when the file does not validate; nothing is saved then.
+        """
+        spec = spec or parse_pipeline(text, spec_context())
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            number = (locked.versions.aggregate(n=models.Max("number"))["n"] or 0) + 1
+            version = PipelineVersion.objects.create(
+                pipeline=locked,
+                number=number,
+                yaml_text=text,
+                spec=spec.model_dump(mode="json"),
+                author=user,
+                note=note[:300],
+            )
+            self.current_version = version
+            self.name = spec.name
+            self.description = spec.description or ""
+            self.model_name = spec.model
+            self.updated_at = timezone.now()
+            self.save(update_fields=["current_version", "name", "description", "model_name", "updated_at"])
+            verb = "pipeline.created" if created else "pipeline.version_saved"
+            AuditEvent.objects.record(user, verb, self, {"version": number, "note": note})
+        return version
+
+    def archive(self, user):
+        self.archived_at = timezone.now()
+        self.save(update_fields=["archived_at"])
+        AuditEvent.objects.record(user, "pipeline.archived", self)
+
+    def restore(self, user):
+        self.archived_at = None
+        self.save(update_fields=["archived_at"])
+        AuditEvent.objects.record(user, "pipeline.restored", self)
+
+    def triggers(self):
+        spec = self.current_version.spec if self.current_version else {}
+        return [t.get("type") for t in spec.get("triggers") or []]
+
+
+class PipelineVersion(models.Model):
+    """One saved pipeline file: the YAML text as written and its parsed form. Immutable."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    yaml_text = models.TextField()
+    spec = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pipeline", "-number"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "number"], name="pipeline_version_unique")]
+
+    def __str__(self):
+        return f"{self.pipeline.slug} v{self.number}"
+
+    def get_absolute_url(self):
+        return reverse("pipeline-detail", args=[self.pipeline.slug]) + f"?version={self.number}"

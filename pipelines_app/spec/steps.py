@@ -1,0 +1,263 @@
+"""Step types of the pipeline file: the keys each one takes, its checks, and the registry of types by name.
+
+Every step has `name`, `type` and optional overrides of the pipeline's failure strategy. A type says what
+outputs later steps may reference (`${steps.<name>.<output>}`) and how the stage graph marks it.
+"""
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, field_validator, model_validator
+from pydantic_core import core_schema
+
+from .data_checks import DataCheck
+from .durations import DurationError, parse_duration
+from .errors import describe, did_you_mean
+from .estimators import EstimatorError, estimator_parameters, load_estimator
+from .fields import IDENTIFIER, STRICT, NonBlank, Recipient, spec_problem
+from .rules import PolicyRule
+
+_DATASET = re.compile(r"^(?P<slug>[A-Za-z0-9_-]+)(?:@(?P<version>\d+))?$")
+
+
+class BaseStep(BaseModel):
+    """What every step has. Subclass it (and register the subclass) to add a step type."""
+
+    model_config = STRICT
+    # Outputs later steps may reference; None means any identifier (an evaluate step's metrics).
+    outputs: ClassVar[frozenset[str] | None] = frozenset()
+    # How the stage graph preview marks the step: "approval", "deploy" or None.
+    graph_marker: ClassVar[str | None] = None
+
+    name: NonBlank
+    type: str
+    retries: int | None = Field(default=None, ge=0)
+    retry_backoff_s: float | None = Field(default=None, ge=0)
+    on_failure: Literal["abort", "continue"] | None = None
+
+
+class IngestStep(BaseStep):
+    """Load a dataset version: 'slug' for the latest, 'slug@N' for version N."""
+
+    outputs = frozenset({"dataset_version", "sha256", "rows"})
+
+    type: Literal["ingest"] = "ingest"
+    dataset: str
+
+    @field_validator("dataset")
+    @classmethod
+    def _slug_and_version(cls, value: str) -> str:
+        match = _DATASET.match(value)
+        if not match:
+            raise spec_problem(
+                f"dataset '{value}' is not a dataset slug or 'slug@version', "
+                "e.g. 'credit-card-applications' or 'credit-card-applications@3'"
+            )
+        if match["version"] is not None and int(match["version"]) < 1:
+            raise spec_problem(
+                f"dataset '{value}' asks for version {int(match['version'])}; versions are numbered from 1"
+            )
+        return value
+
+    @property
+    def dataset_slug(self) -> str:
+        return self.dataset.partition("@")[0]
+
+    @property
+    def dataset_version(self) -> int | None:
+        """The pinned version number, or None for the latest."""
+        version = self.dataset.partition("@")[2]
+        return int(version) if version else None
+
+
+class ValidateDataStep(BaseStep):
+    """Check the ingested data (row counts, ranges, allowed values, ...) and look for target leakage."""
+
+    outputs = frozenset({"passed"})
+
+    type: Literal["validate_data"] = "validate_data"
+    checks: list[DataCheck] = Field(default_factory=list)
+    # A single feature that predicts the target almost perfectly is more likely a leak than a discovery.
+    leakage_auc_max: float = Field(default=0.98, ge=0.5, le=1)
+
+
+class TrainStep(BaseStep):
+    """Fit a scikit-learn estimator behind the standard preprocessing, on a train/test split."""
+
+    outputs = frozenset({"model_version", "sha256"})
+
+    type: Literal["train"] = "train"
+    target: NonBlank
+    positive_label: Any = None
+    estimator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    features: list[NonBlank] | None = None
+    drop: list[NonBlank] = Field(default_factory=list)
+    test_size: float = Field(default=0.25, gt=0, lt=1)
+    random_state: int = Field(default=42, ge=0, le=2**32 - 1)
+    task: Literal["classification", "regression"] | None = None
+
+    @field_validator("positive_label")
+    @classmethod
+    def _plain_label(cls, value):
+        if isinstance(value, list | dict):
+            raise spec_problem(f'positive_label is a single value such as "yes" or 1, not {describe(value)}')
+        return value
+
+    @field_validator("estimator")
+    @classmethod
+    def _known_estimator(cls, value: str) -> str:
+        try:
+            load_estimator(value)
+        except EstimatorError as exc:
+            raise spec_problem(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        accepted = estimator_parameters(self.estimator_class())
+        for key in self.params:
+            if accepted is not None and key not in accepted:
+                short_name = self.estimator.rsplit(".", 1)[-1]
+                raise spec_problem(
+                    f"{short_name} has no parameter '{key}'{did_you_mean(key, accepted)}", at=("params", key), key=True
+                )
+        for index, column in enumerate(self.features or []):
+            if column == self.target:
+                raise spec_problem(f"the target '{column}' cannot also be a feature", at=("features", index))
+            if column in self.drop:
+                raise spec_problem(f"column '{column}' is both in features and in drop", at=("features", index))
+        if self.task == "regression" and self.positive_label is not None:
+            raise spec_problem(
+                "positive_label only applies to classification, but task is regression",
+                at=("positive_label",),
+                key=True,
+            )
+        return self
+
+    def estimator_class(self) -> type:
+        """The scikit-learn class `estimator` names (imported on first use)."""
+        return load_estimator(self.estimator)
+
+
+class EvaluateStep(BaseStep):
+    """Score the model of a train step on its test split: metrics, curves, fairness by sensitive feature."""
+
+    outputs = None
+
+    type: Literal["evaluate"] = "evaluate"
+    sensitive_features: list[NonBlank] = Field(default_factory=list)
+    # The train step whose model is evaluated; by default the last one before this step.
+    model_step: NonBlank | None = None
+
+
+class PolicyGateStep(BaseStep):
+    """Stop the run unless every rule holds for the evaluated metrics."""
+
+    type: Literal["policy_gate"] = "policy_gate"
+    rules: list[PolicyRule] = Field(min_length=1)
+
+
+class ApprovalStep(BaseStep):
+    """Wait until enough people in the approver groups approve (or one rejects, or the timeout applies)."""
+
+    graph_marker = "approval"
+
+    type: Literal["approval"] = "approval"
+    approvers: list[NonBlank] = Field(default_factory=list, validate_default=True)
+    min_approvals: int = Field(default=1, ge=1)
+    timeout: str = "24h"
+    on_timeout: Literal["reject", "approve"] = "reject"
+    message: str = ""
+
+    @field_validator("approvers")
+    @classmethod
+    def _someone_approves(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise spec_problem("an approval needs at least one approver group, e.g. 'approvers: [reviewers]'")
+        return value
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise spec_problem(f"timeout {exc}") from None
+        return value
+
+    @property
+    def timeout_seconds(self) -> int:
+        return parse_duration(self.timeout)
+
+
+class DeployStep(BaseStep):
+    """Deploy the run's model to an environment: replace the primary, split traffic (canary), or shadow it."""
+
+    graph_marker = "deploy"
+
+    type: Literal["deploy"] = "deploy"
+    environment: NonBlank
+    strategy: Literal["replace", "canary", "shadow"] = "replace"
+    canary_percent: int | None = Field(default=None, ge=1, le=99)
+
+    @model_validator(mode="after")
+    def _canary_percent_with_canary(self):
+        if self.strategy == "canary" and self.canary_percent is None:
+            raise spec_problem(
+                "a canary deploy needs 'canary_percent', the share of traffic (1-99) it gets", at=("strategy",)
+            )
+        if self.strategy != "canary" and self.canary_percent is not None:
+            raise spec_problem(
+                f"canary_percent only applies to strategy canary, not {self.strategy}", at=("canary_percent",), key=True
+            )
+        return self
+
+
+class RollbackStep(BaseStep):
+    """Put an environment's previous primary model version back."""
+
+    graph_marker = "deploy"
+
+    type: Literal["rollback"] = "rollback"
+    environment: NonBlank
+
+
+class NotifyStep(BaseStep):
+    """Send a message by e-mail and/or webhook; without `to`, to the pipeline's notification recipients."""
+
+    type: Literal["notify"] = "notify"
+    channels: list[Literal["email", "webhook"]] = Field(default_factory=lambda: ["email"], min_length=1)
+    to: list[Recipient] = Field(default_factory=list)
+    message: str = ""
+
+
+STEP_TYPES: dict[str, type[BaseStep]] = {
+    "ingest": IngestStep,
+    "validate_data": ValidateDataStep,
+    "train": TrainStep,
+    "evaluate": EvaluateStep,
+    "policy_gate": PolicyGateStep,
+    "approval": ApprovalStep,
+    "deploy": DeployStep,
+    "rollback": RollbackStep,
+    "notify": NotifyStep,
+}
+
+
+def check_step_type(name: str, model: type) -> None:
+    """Raise ValueError unless `model` can serve as step type `name`."""
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ValueError(f"step type name {name!r} must be an identifier such as 'score_batch'")
+    if not (isinstance(model, type) and issubclass(model, BaseStep)):
+        raise ValueError(f"step type {name!r} must be a subclass of BaseStep, not {model!r}")
+
+
+class StepField:
+    """A step of any registered type, chosen by its `type` key. The choices are read from STEP_TYPES each time
+    the models' schema is built, which is why registering a type rebuilds them."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        choices = {name: handler.generate_schema(model) for name, model in STEP_TYPES.items()}
+        return core_schema.tagged_union_schema(choices, discriminator="type")

@@ -1,0 +1,62 @@
+// The YAML editor: CodeMirror with server-side validation as you type (debounced),
+// errors marked at their lines, and the stage graph preview.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.getElementById("pipeline-form");
+  var textarea = document.getElementById("id_yaml");
+  var panel = document.getElementById("validation");
+  var graph = document.getElementById("graph-preview");
+  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var latest = 0;
+
+  function showErrors(errors) {
+    panel.innerHTML = "";
+    if (!errors.length) {
+      panel.innerHTML = '<p class="status status-ok">valid</p>';
+      return;
+    }
+    var head = document.createElement("p");
+    head.className = "status status-bad";
+    head.textContent = errors.length + (errors.length === 1 ? " error" : " errors");
+    var list = document.createElement("ul");
+    list.className = "errors";
+    errors.forEach(function (e) {
+      var li = document.createElement("li");
+      li.dataset.line = e.line;
+      li.textContent = "line " + e.line + ", column " + e.column + ": " + e.message;
+      li.addEventListener("click", function () {
+        editor.setCursor({line: e.line - 1, ch: Math.max(e.column - 1, 0)});
+        editor.focus();
+      });
+      list.appendChild(li);
+    });
+    panel.appendChild(head);
+    panel.appendChild(list);
+  }
+
+  function validate(text, updateLinting) {
+    var ticket = ++latest;
+    var body = new URLSearchParams({yaml: text});
+    fetch(form.dataset.validateUrl, {method: "POST", body: body, credentials: "same-origin",
+                                     headers: {"X-CSRFToken": csrf}})
+      .then(function (r) { return r.json(); })
+      .then(function (result) {
+        if (ticket !== latest) return;  // a newer edit is on its way
+        showErrors(result.errors);
+        if (result.valid) graph.innerHTML = result.graph_html;
+        updateLinting(editor, result.errors.map(function (e) {
+          var line = Math.max(e.line - 1, 0), ch = Math.max(e.column - 1, 0);
+          return {from: CodeMirror.Pos(line, ch), to: CodeMirror.Pos(line, ch + 1), message: e.message,
+                  severity: "error"};
+        }));
+      })
+      .catch(function () { panel.innerHTML = '<p class="status status-warn">could not reach the server to check</p>'; });
+  }
+
+  var editor = CodeMirror.fromTextArea(textarea, {
+    mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2, gutters: ["CodeMirror-lint-markers"],
+    extraKeys: {Tab: function (cm) { cm.replaceSelection("  "); }},
+    lint: {getAnnotations: function (text, update) { validate(text, update); }, async: true, delay: 400}
+  });
+  window.pipelineEditor = editor;
+  form.addEventListener("submit", function () { editor.save(); });
+});
