@@ -77,6 +77,15 @@ def dataset_upload(request):
     return render(request, "datasets/list.html", {"page": datasets, "form": form, "can_upload": True}, status=status)
 
 
+def _cell(value):
+    """A preview cell as the file wrote it: 3 not 3.0, blank for missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def pipelines_using(dataset):
     """Active pipelines whose current file ingests this dataset (any version)."""
     using = []
@@ -97,7 +106,7 @@ def dataset_detail(request, slug):
         try:
             frame = version.read_frame().head(PREVIEW_ROWS)
             preview_columns = list(frame.columns)
-            preview_rows = frame.astype(object).where(frame.notna(), "").values.tolist()
+            preview_rows = [[_cell(v) for v in row] for row in frame.astype(object).values.tolist()]
         except (DatasetError, OSError) as exc:
             preview_error = f"The stored file could not be read: {exc}"
     can_edit = has_role(request.user, Role.EDITOR)
