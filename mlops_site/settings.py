@@ -233,6 +233,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipelines_app.tasks.record_worker_heartbeat",
         "schedule": 30.0,
     },
+    "expire-approvals": {
+        "task": "pipelines_app.tasks.expire_approvals",
+        "schedule": 30.0,
+    },
+    "reap-steps": {
+        "task": "pipelines_app.tasks.reap_steps",
+        "schedule": 15.0,
+    },
     "prune-worker-heartbeats": {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),
@@ -275,3 +283,6 @@ LOGGING = {
 DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Step types beyond the built-in ones: {"name": "dotted.path.to.StepClass"}.
+PIPELINE_STEP_TYPES = {}

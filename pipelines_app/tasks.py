@@ -35,3 +35,50 @@ def heartbeat_on_start(sender, **kwargs):
 def request_worker_heartbeat():
     """Ask every listening worker to report now (after the current transaction commits)."""
     transaction.on_commit(record_worker_heartbeat.delay)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def execute_step(self, step_run_id, attempt):
+    """Run one attempt of one step. Safe to deliver twice: the claim is a conditional update."""
+    from pipelines_app.engine.runs import execute
+
+    return execute(step_run_id, attempt, task_id=self.request.id, host=self.request.hostname)
+
+
+@shared_task
+def advance_run(run_id):
+    """Queue whatever may run next in a run (or finish it)."""
+    from pipelines_app.engine.runs import advance
+
+    return advance(run_id)
+
+
+@shared_task
+def reap_steps():
+    """Periodic (beat): re-queue steps whose worker died and re-send messages that were lost."""
+    from pipelines_app.engine.runs import reap
+
+    return reap()
+
+
+def revoke_task(task_id):
+    from mlops_site.celery import app
+
+    app.control.revoke(task_id, terminate=True, signal="SIGTERM")
+
+
+@shared_task
+def start_scheduled_run(pipeline_id):
+    """Beat (a pipeline's cron trigger): start a run."""
+    from pipelines_app.engine.triggers import start_scheduled
+
+    run = start_scheduled(pipeline_id)
+    return run.pk if run else None
+
+
+@shared_task
+def expire_approvals():
+    """Periodic (beat): apply on_timeout to approval requests past their deadline."""
+    from pipelines_app.models import ApprovalRequest
+
+    return ApprovalRequest.objects.expire_due()

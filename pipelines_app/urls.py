@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pipelines_app.views import accounts, audit, core, datasets, pipelines, tokens
+from pipelines_app.views import accounts, audit, core, datasets, pipelines, registry, runs, tokens
 
 urlpatterns = [
     path("", core.overview, name="overview"),
@@ -27,5 +27,14 @@ urlpatterns = [
     path("pipelines/<slug:slug>/edit/", pipelines.pipeline_edit, name="pipeline-edit"),
     path("pipelines/<slug:slug>/diff/", pipelines.pipeline_diff, name="pipeline-diff"),
     path("pipelines/<slug:slug>/archive/", pipelines.pipeline_archive, name="pipeline-archive"),
+    path("pipelines/<slug:slug>/run/", runs.pipeline_run, name="pipeline-run"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/<int:pk>/", runs.run_detail, name="run-detail"),
+    path("runs/<int:pk>/live/", runs.run_live, name="run-live"),
+    path("runs/<int:pk>/cancel/", runs.run_cancel, name="run-cancel"),
+    path("runs/<int:pk>/rerun/", runs.run_rerun, name="run-rerun"),
+    path("models/", registry.model_list, name="models"),
+    path("models/<str:name>/", registry.model_detail, name="model-detail"),
+    path("models/<str:name>/v<int:version>/", registry.model_version, name="model-version"),
 ]
 urlpatterns += [path(f"{key}/", core.section_view(key), name=key) for key in core.SECTIONS]

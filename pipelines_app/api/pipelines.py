@@ -9,6 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from pipelines_app.api.parsers import PipelineFileParser, PlainTextParser, TextYAMLParser, XYAMLParser
+from pipelines_app.api.runs import RunSerializer, StartRunSerializer, start_run_response
 from pipelines_app.models import Pipeline, PipelineVersion
 from pipelines_app.models.pipelines import PipelineExists, spec_context
 from pipelines_app.spec import SpecInvalid, parse_pipeline
@@ -119,6 +120,12 @@ class PipelineViewSet(viewsets.ModelViewSet):
         if not pipeline.archived:
             pipeline.archive(request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=StartRunSerializer, responses={201: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def runs(self, request, slug=None):
+        """Start a run with runtime inputs: {"inputs": {...}}."""
+        return start_run_response(self.get_object(), request)
 
     @extend_schema(responses={200: PipelineVersionSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -1,19 +1,34 @@
 """Models, one module per aggregate (DESIGN.md §4)."""
 
 from .accounts import ApiToken
+from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
-from .deployments import Environment
+from .deployments import Deployment, DeploymentEvent, Environment
 from .pipelines import Pipeline, PipelineVersion
+from .registry import ModelVersion, RegisteredModel
+from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
 from .system import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentEvent",
     "Environment",
+    "ModelVersion",
     "Pipeline",
+    "PipelineRun",
     "PipelineVersion",
+    "RegisteredModel",
+    "RunStatus",
+    "StepRun",
+    "StepStatus",
+    "Trigger",
     "WorkerHeartbeat",
 ]

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class Environment(models.Model):
@@ -22,3 +23,60 @@ class Environment(models.Model):
     @property
     def protected(self):
         return bool(self.approver_groups) and self.min_approvals > 0
+
+
+class Deployment(models.Model):
+    """Which version of a model serves in an environment. History is kept in DeploymentEvent."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
+    model = models.ForeignKey("RegisteredModel", on_delete=models.PROTECT, related_name="deployments")
+    primary_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    canary_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    canary_percent = models.PositiveSmallIntegerField(default=0)
+    shadow_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["environment", "model"]
+        constraints = [models.UniqueConstraint(fields=["environment", "model"], name="one_deployment_per_env_model")]
+
+    def __str__(self):
+        return f"{self.model} in {self.environment}"
+
+
+class DeploymentEvent(models.Model):
+    """One change to a deployment: who put which version where, when."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=30)  # deploy, canary, shadow, promote_canary, abort_canary, rollback
+    version = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    previous_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    run = models.ForeignKey("PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.action} {self.version} in {self.deployment}"
+
+
+def production_metrics(model_name, environment="production"):
+    """Metrics of the version serving as primary in production, with "_version"; None when nothing serves."""
+    deployment = (
+        Deployment.objects.filter(environment__name=environment, model__name=model_name)
+        .select_related("primary_version")
+        .first()
+    )
+    if deployment is None or deployment.primary_version is None:
+        return None
+    return {**deployment.primary_version.metrics, "_version": deployment.primary_version.version}

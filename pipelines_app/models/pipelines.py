@@ -1,3 +1,4 @@
+import json
 import secrets
 
 from django.conf import settings
@@ -5,8 +6,10 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from pipelines_app.spec import SpecContext, SpecError, SpecInvalid, parse_pipeline
+from pipelines_app.spec.cron import parse_cron
 
 from .audit import AuditEvent
 from .deployments import Environment
@@ -15,6 +18,9 @@ from .deployments import Environment
 def new_webhook_secret():
     return secrets.token_hex(32)
 
+
+# Beat rows for a pipeline's cron triggers are named "<prefix>:<pipeline id>:<index>".
+SCHEDULE_PREFIX = "pipeline-schedule"
 
 # Addresses under /pipelines/ that a pipeline's slug must not take.
 RESERVED_SLUGS = {"new", "validate"}
@@ -126,6 +132,7 @@ class Pipeline(models.Model):
             self.model_name = spec.model
             self.updated_at = timezone.now()
             self.save(update_fields=["current_version", "name", "description", "model_name", "updated_at"])
+            self._sync_schedules()
             verb = "pipeline.created" if created else "pipeline.version_saved"
             AuditEvent.objects.record(user, verb, self, {"version": number, "note": note})
         return version
@@ -133,12 +140,43 @@ class Pipeline(models.Model):
     def archive(self, user):
         self.archived_at = timezone.now()
         self.save(update_fields=["archived_at"])
+        self._sync_schedules()
         AuditEvent.objects.record(user, "pipeline.archived", self)
 
     def restore(self, user):
         self.archived_at = None
         self.save(update_fields=["archived_at"])
+        self._sync_schedules()
         AuditEvent.objects.record(user, "pipeline.restored", self)
+
+    def _sync_schedules(self):
+        """Make the beat rows match the current file's schedule triggers (none when archived)."""
+        spec = self.current_version.spec if self.current_version else {}
+        crons = [] if self.archived else [t["cron"] for t in spec.get("triggers") or [] if t.get("type") == "schedule"]
+        wanted = set()
+        with transaction.atomic():
+            for index, cron in enumerate(crons):
+                crontab, _ = CrontabSchedule.objects.get_or_create(
+                    **parse_cron(cron).as_crontab_fields(), timezone="UTC"
+                )
+                name = f"{SCHEDULE_PREFIX}:{self.pk}:{index}"
+                wanted.add(name)
+                PeriodicTask.objects.update_or_create(
+                    name=name,
+                    defaults={
+                        "task": "pipelines_app.tasks.start_scheduled_run",
+                        "crontab": crontab,
+                        "interval": None,
+                        "args": json.dumps([self.pk]),
+                        "enabled": True,
+                        "queue": "default",
+                        "description": f"{self.slug}: {cron}",
+                    },
+                )
+            PeriodicTask.objects.filter(name__startswith=f"{SCHEDULE_PREFIX}:{self.pk}:").exclude(
+                name__in=wanted
+            ).delete()
+        return sorted(wanted)
 
     def triggers(self):
         spec = self.current_version.spec if self.current_version else {}

@@ -44,22 +44,11 @@ def check_workers(request):
 
 
 SECTIONS = {
-    "pipelines": (
-        "Pipelines",
-        "No pipelines yet.",
-        "A pipeline ingests a dataset, trains and evaluates a model, gates it and deploys it.",
-    ),
-    "runs": (
-        "Runs",
-        "No runs yet.",
-        "Runs appear here once a pipeline is started by hand, on a schedule, by a webhook or by a drift alert.",
-    ),
     "approvals": (
         "Approvals",
         "Nothing waits for a decision.",
         "Approval requests from pipeline runs and promotions appear here.",
     ),
-    "models": ("Models", "No registered models yet.", "Every training step registers a new model version here."),
     "deployments": (
         "Deployments",
         "Nothing is deployed yet.",

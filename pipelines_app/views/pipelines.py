@@ -139,6 +139,7 @@ def pipeline_detail(request, slug):
             "version": version,
             "versions": versions,
             "graph": graph,
+            "runs": pipeline.runs.select_related("pipeline_version", "model_version__model")[:10],
             "can_edit": has_role(request.user, Role.EDITOR),
         },
     )

@@ -1,0 +1,91 @@
+"""What a step sees while it runs: its spec, earlier outputs, and a log and progress that reach the database."""
+
+import threading
+import time
+import traceback as tb
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from pipelines_app.models import StepRun
+
+# How often a running step tells the database it is alive; the reaper waits several times this.
+HEARTBEAT_S = 5.0
+LOG_FLUSH_S = 1.0
+
+
+class StepContext:
+    def __init__(self, step_run, spec, step_spec):
+        self.step_run = step_run
+        self.run = step_run.run
+        self.spec = spec
+        self.step_spec = step_spec
+        self._lines = []
+        self._progress = step_run.progress
+        self._lock = threading.Lock()
+        self._last_flush = 0.0
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True, name=f"heartbeat-{step_run.pk}")
+
+    # --- what steps call -------------------------------------------------
+    def log(self, message):
+        with self._lock:
+            self._lines.append(f"{timezone.now():%H:%M:%S} {message}")
+        self._maybe_flush()
+
+    def progress(self, percent):
+        with self._lock:
+            self._progress = max(0, min(100, int(percent)))
+        self._maybe_flush()
+
+    def outputs_of(self, step_name):
+        """Outputs of an earlier step of this run."""
+        return self.run.steps.filter(name=step_name).values_list("outputs", flat=True).first() or {}
+
+    def earlier_step(self, step_type):
+        """The last step of ``step_type`` before this one, succeeded."""
+        return (
+            self.run.steps.filter(type=step_type, position__lt=self.step_run.position, status="succeeded")
+            .order_by("-position")
+            .first()
+        )
+
+    # --- the engine's side -----------------------------------------------
+    def __enter__(self):
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._beat.join(timeout=HEARTBEAT_S + 1)
+        self.flush()
+        return False
+
+    def _maybe_flush(self):
+        if time.monotonic() - self._last_flush >= LOG_FLUSH_S:
+            self.flush()
+
+    def flush(self):
+        with self._lock:
+            lines, self._lines = self._lines, []
+            progress = self._progress
+            self._last_flush = time.monotonic()
+        fields = {"progress": progress, "heartbeat_at": timezone.now()}
+        if lines:
+            self.step_run.log = (self.step_run.log + "\n".join(lines) + "\n")[-200_000:]
+            fields["log"] = self.step_run.log
+        # Only while this attempt still owns the step: a cancelled or re-queued step is left alone.
+        StepRun.objects.filter(pk=self.step_run.pk, status="running", attempt=self.step_run.attempt).update(**fields)
+
+    def _heartbeat(self):
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001  (a missed heartbeat must not kill the step)
+                close_old_connections()
+            finally:
+                close_old_connections()
+
+
+def format_exception(exc):
+    return "".join(tb.format_exception(type(exc), exc, exc.__traceback__))[-20000:]

@@ -1,0 +1,301 @@
+"""Starting, advancing, executing, cancelling and reaping runs.
+
+The database is the source of truth. ``advance`` looks at a run under a row
+lock and queues what may run next; ``execute`` claims a queued step with a
+conditional update, runs it, records the outcome and advances the run. A
+message that arrives twice, late or never cannot run a step twice or lose a
+run: claims are conditional, and the reaper re-queues what a dead worker held.
+"""
+
+import socket
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines_app.engine.context import HEARTBEAT_S, StepContext, format_exception
+from pipelines_app.models import AuditEvent, PipelineRun, RunStatus, StepRun, StepStatus, Trigger
+from pipelines_app.models.runs import RUN_FINISHED
+from pipelines_app.spec import PipelineSpec
+
+# A running step whose heartbeat is older than this belongs to a dead worker.
+STALE_AFTER = timedelta(seconds=HEARTBEAT_S * 6)
+# A queued step nobody picked up for this long lost its message (e.g. a broker restart).
+LOST_AFTER = timedelta(minutes=2)
+
+TRAINING_STEP_TYPES = {"train"}
+
+
+class WaitForApproval(Exception):
+    """Raised by a step that has opened an approval request: the run waits for its decision."""
+
+
+class StepFailed(Exception):
+    """A step's own, expected failure: the message says what is wrong, no traceback needed.
+
+    ``outputs`` are kept on the step, so that a failed check or gate still shows what it found."""
+
+    def __init__(self, message, outputs=None):
+        super().__init__(message)
+        self.outputs = outputs or {}
+
+
+def _spec(run):
+    return PipelineSpec.model_validate(run.pipeline_version.spec)
+
+
+def start_run(pipeline, user=None, inputs=None, trigger=Trigger.MANUAL, version=None, rerun_of=None):
+    """Create the run and its steps, and queue it once the transaction commits.
+
+    Raises ``InputsInvalid`` when the runtime inputs do not fit the pipeline's ``inputs:``.
+    """
+    version = version or pipeline.current_version
+    spec = PipelineSpec.model_validate(version.spec)
+    resolved = spec.resolve_inputs(inputs or {})
+    with transaction.atomic():
+        run = PipelineRun.objects.create(
+            pipeline=pipeline,
+            pipeline_version=version,
+            trigger=trigger,
+            triggered_by=user,
+            inputs=resolved,
+            rerun_of=rerun_of,
+        )
+        steps = []
+        for position, (stage, step) in enumerate(spec.steps()):
+            strategy = spec.failure_strategy_for(step)
+            steps.append(
+                StepRun(
+                    run=run,
+                    stage_index=spec.stages.index(stage),
+                    stage_name=stage.name,
+                    parallel=stage.parallel,
+                    position=position,
+                    name=step.name,
+                    type=step.type,
+                    max_attempts=strategy.retries + 1,
+                    retry_backoff_s=strategy.retry_backoff_s,
+                    on_failure=strategy.on_failure,
+                )
+            )
+        StepRun.objects.bulk_create(steps)
+        AuditEvent.objects.record(
+            user or "system",
+            "run.started",
+            run,
+            {"pipeline": pipeline.slug, "version": version.number, "trigger": trigger, "inputs": resolved},
+        )
+        _enqueue_advance(run.pk)
+    return run
+
+
+def _enqueue_advance(run_id):
+    from pipelines_app.tasks import advance_run
+
+    transaction.on_commit(partial(advance_run.delay, run_id))
+
+
+def _enqueue_step(step):
+    from pipelines_app.tasks import execute_step
+
+    queue = "training" if step.type in TRAINING_STEP_TYPES else "default"
+    countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if step.attempt > 1 else 0
+    transaction.on_commit(
+        partial(execute_step.apply_async, args=[step.pk, step.attempt], queue=queue, countdown=countdown)
+    )
+
+
+def _queue(step):
+    step.status = StepStatus.QUEUED
+    step.attempt += 1
+    step.queued_at = timezone.now()
+    step.save(update_fields=["status", "attempt", "queued_at"])
+    _enqueue_step(step)
+
+
+def advance(run_id):
+    """Look at the run under a row lock and queue whatever may run next; finish it when nothing is left."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().select_related("pipeline").get(pk=run_id)
+        if run.status in RUN_FINISHED:
+            return run.status
+        steps = list(run.steps.order_by("position"))
+        if run.status == RunStatus.QUEUED:
+            run.set_status(RunStatus.RUNNING)
+        aborted = next((s for s in steps if s.status == StepStatus.FAILED and s.on_failure == "abort"), None)
+        if aborted:
+            _cancel_unfinished(steps)
+            # A rejected or timed-out approval ends the run as rejected / timed out, not failed.
+            status = aborted.outputs.get("run_status", RunStatus.FAILED)
+            run.set_status(status, error=f"step '{aborted.name}': {aborted.error}")
+            _notify_run(run)
+            return run.status
+        for stage_index in sorted({s.stage_index for s in steps}):
+            stage = [s for s in steps if s.stage_index == stage_index]
+            if all(s.finished for s in stage):
+                continue
+            if any(s.status == StepStatus.WAITING_APPROVAL for s in stage):
+                if run.status != RunStatus.WAITING_APPROVAL:
+                    run.set_status(RunStatus.WAITING_APPROVAL)
+                    _notify_run(run)
+                return run.status
+            if run.status == RunStatus.WAITING_APPROVAL:
+                run.set_status(RunStatus.RUNNING)
+            busy = any(s.status in (StepStatus.QUEUED, StepStatus.RUNNING) for s in stage)
+            pending = [s for s in stage if s.status == StepStatus.PENDING]
+            for step in pending if stage[0].parallel else ([] if busy else pending[:1]):
+                _queue(step)
+            return run.status
+        run.set_status(RunStatus.SUCCEEDED)
+        _notify_run(run)
+        return run.status
+
+
+def _cancel_unfinished(steps):
+    from pipelines_app.tasks import revoke_task
+
+    for step in steps:
+        if not step.finished:
+            if step.status == StepStatus.RUNNING and step.celery_task_id:
+                transaction.on_commit(partial(revoke_task, step.celery_task_id))
+            StepRun.objects.filter(pk=step.pk).update(status=StepStatus.CANCELLED, finished_at=timezone.now())
+            step.status = StepStatus.CANCELLED
+
+
+def _notify_run(run):
+    from pipelines_app.notifications import notify_run_event
+
+    transaction.on_commit(partial(notify_run_event, run.pk, run.status))
+
+
+def _claim(step_id, attempt, task_id, host):
+    """Take the step for this attempt; None when another worker has it or it is no longer wanted."""
+    now = timezone.now()
+    fields = {
+        "status": StepStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker_host": host,
+        "celery_task_id": task_id or "",
+    }
+    if StepRun.objects.filter(pk=step_id, attempt=attempt, status=StepStatus.QUEUED).update(**fields):
+        return StepRun.objects.select_related("run__pipeline_version", "run__pipeline").get(pk=step_id)
+    return None
+
+
+def execute(step_id, attempt, task_id=None, host=None):
+    """Run one attempt of one step (called by the Celery task, which names its worker as ``host``)."""
+    step = _claim(step_id, attempt, task_id, host or socket.gethostname())
+    if step is None:
+        return "not claimed"
+    from pipelines_app.steps import step_class
+
+    spec = _spec(step.run)
+    step_spec = spec.step(step.name)
+    ctx = StepContext(step, spec, step_spec)
+    try:
+        with ctx:
+            ctx.log(f"attempt {attempt} of {step.max_attempts} on {step.worker_host}")
+            outputs = step_class(step.type)().run(ctx) or {}
+    except WaitForApproval:
+        _finish(step, attempt, StepStatus.WAITING_APPROVAL, {})
+    except Exception as exc:  # noqa: BLE001  (any failure of a step is recorded, never lost)
+        expected = isinstance(exc, StepFailed)
+        _record_failure(
+            step,
+            attempt,
+            str(exc) or type(exc).__name__,
+            "" if expected else format_exception(exc),
+            getattr(exc, "outputs", None) or {},
+        )
+    else:
+        _finish(step, attempt, StepStatus.SUCCEEDED, outputs)
+    advance(step.run_id)
+    return "done"
+
+
+def _finish(step, attempt, status, outputs):
+    fields = {"status": status, "outputs": outputs, "heartbeat_at": timezone.now()}
+    if status == StepStatus.SUCCEEDED:
+        fields.update(progress=100, finished_at=timezone.now())
+    StepRun.objects.filter(pk=step.pk, attempt=attempt, status=StepStatus.RUNNING).update(**fields)
+
+
+def _record_failure(step, attempt, error, traceback, outputs):
+    with transaction.atomic():
+        current = StepRun.objects.select_for_update().get(pk=step.pk)
+        if current.status != StepStatus.RUNNING or current.attempt != attempt:
+            return  # cancelled or taken over meanwhile
+        current.error = error[:5000]
+        current.traceback = traceback
+        current.outputs = outputs
+        current.log += f"{timezone.now():%H:%M:%S} attempt {attempt} failed: {error}\n"
+        if attempt < current.max_attempts:
+            current.save(update_fields=["error", "traceback", "log", "outputs"])
+            _queue(current)
+        else:
+            current.status = StepStatus.FAILED
+            current.finished_at = timezone.now()
+            current.save(update_fields=["status", "finished_at", "error", "traceback", "log", "outputs"])
+
+
+def cancel(run, user):
+    """Cancel a run: running steps are revoked, the rest marked cancelled."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().get(pk=run.pk)
+        if run.status in RUN_FINISHED:
+            return False
+        _cancel_unfinished(list(run.steps.all()))
+        from pipelines_app.models import ApprovalRequest, ApprovalStatus
+
+        ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING).update(
+            status=ApprovalStatus.CANCELLED, decided_at=timezone.now()
+        )
+        run.set_status(RunStatus.CANCELLED)
+        AuditEvent.objects.record(user, "run.cancel_requested", run)
+    return True
+
+
+def rerun(run, user):
+    """A new run of the same pipeline version with the same inputs."""
+    return start_run(run.pipeline, user, run.inputs, Trigger.RERUN, version=run.pipeline_version, rerun_of=run)
+
+
+def reap(now=None):
+    """Periodic: re-queue steps whose worker died, re-send lost messages, nudge stalled runs."""
+    now = now or timezone.now()
+    reaped = 0
+    for step in StepRun.objects.filter(status=StepStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER):
+        with transaction.atomic():
+            current = StepRun.objects.select_for_update().get(pk=step.pk)
+            if current.status != StepStatus.RUNNING or current.heartbeat_at >= now - STALE_AFTER:
+                continue
+            note = f"the worker {current.worker_host} stopped answering during attempt {current.attempt}"
+            current.log += f"{now:%H:%M:%S} {note}\n"
+            current.error = note
+            # A lost worker is not the step's fault: even a step without retries is tried once more.
+            if current.attempt < max(current.max_attempts, 2):
+                current.save(update_fields=["log", "error"])
+                _queue(current)
+            else:
+                current.status = StepStatus.FAILED
+                current.finished_at = now
+                current.save(update_fields=["log", "error", "status", "finished_at"])
+                _enqueue_advance(current.run_id)
+            reaped += 1
+    for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=now - LOST_AFTER):
+        with transaction.atomic():
+            # Stamp it so that a step still waiting for a busy worker is re-sent once per period, not on every pass.
+            if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, attempt=step.attempt).update(queued_at=now):
+                _enqueue_step(step)
+                reaped += 1
+    for run in PipelineRun.objects.filter(
+        status__in=[RunStatus.QUEUED, RunStatus.RUNNING], created_at__lt=now - LOST_AFTER
+    ):
+        if not run.steps.filter(
+            status__in=[StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_APPROVAL]
+        ).exists():
+            with transaction.atomic():
+                _enqueue_advance(run.pk)
+    return reaped

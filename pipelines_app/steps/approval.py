@@ -1,0 +1,52 @@
+"""``approval``: open an approval request and wait for its decision."""
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+
+from pipelines_app.engine.runs import WaitForApproval
+from pipelines_app.models import ApprovalRequest, AuditEvent
+
+
+def render_message(template, run):
+    values = {
+        "model": run.pipeline_version.spec.get("model", ""),
+        "pipeline": run.pipeline.name,
+        "run.id": str(run.pk),
+        "run.model_version": str(run.model_version.version) if run.model_version else "",
+        "run.trigger": run.trigger,
+    }
+    values.update({f"inputs.{k}": str(v) for k, v in (run.inputs or {}).items()})
+    return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1).strip(), m.group(0)), template)
+
+
+class ApprovalStep:
+    """The run waits (waiting_approval) until reviewers decide; the decision resumes it."""
+
+    def run(self, ctx):
+        spec = ctx.step_spec
+        run = ctx.run
+        run.refresh_from_db(fields=["model_version"])
+        request, created = ApprovalRequest.objects.get_or_create(
+            step_run=ctx.step_run,
+            defaults={
+                "run": run,
+                "model_version": run.model_version,
+                "approver_groups": list(spec.approvers),
+                "min_approvals": spec.min_approvals,
+                "requested_by": run.triggered_by,
+                "deadline": timezone.now() + timedelta(seconds=spec.timeout_seconds),
+                "on_timeout": spec.on_timeout,
+                "message": render_message(spec.message or "Approve ${model} v${run.model_version}?", run),
+            },
+        )
+        if created:
+            AuditEvent.objects.record(
+                "system",
+                "approval.requested",
+                request,
+                {"run": run.pk, "groups": request.approver_groups, "min_approvals": request.min_approvals},
+            )
+        ctx.log(f"waiting for {request.min_approvals} approval(s) from {', '.join(request.approver_groups)}")
+        raise WaitForApproval(request.pk)

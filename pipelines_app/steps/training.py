@@ -1,0 +1,170 @@
+"""``train`` fits the preprocessing + estimator pipeline and registers a model version;
+``evaluate`` scores it on the held-out split, with fairness by group."""
+
+import re
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
+
+from pipelines_app.engine.runs import StepFailed
+from pipelines_app.ml import artifacts, metrics, training
+from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.steps.data import ingested_version
+
+_REFERENCE = re.compile(r"^\$\{inputs\.([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def substitute_inputs(params, inputs):
+    """Replace "${inputs.x}" values with the run's input x."""
+    resolved = {}
+    for key, value in params.items():
+        match = _REFERENCE.match(value) if isinstance(value, str) else None
+        resolved[key] = inputs.get(match.group(1)) if match else value
+    return resolved
+
+
+class TrainStep:
+    """Split with the seed, fit (reporting progress), store the model with skops and register a version."""
+
+    def run(self, ctx):
+        existing = ModelVersion.objects.filter(step_run=ctx.step_run).select_related("model").first()
+        if existing:
+            # A retry after the version was saved: the step's output already exists; never make a second one.
+            ctx.log(f"model version {existing} was already registered by this step; reusing it")
+            return {
+                "model": existing.model.name,
+                "model_version": existing.version,
+                "sha256": existing.sha256,
+                "model_version_id": existing.pk,
+            }
+        spec = ctx.step_spec
+        dataset_version = ingested_version(ctx)
+        frame = dataset_version.read_frame()
+        params = substitute_inputs(spec.params, ctx.run.inputs)
+        ctx.log(f"training {spec.estimator} on {dataset_version.ref} ({len(frame)} rows), params {params}")
+        try:
+            result = training.train_model(
+                frame,
+                dataset_version.schema,
+                target=spec.target,
+                estimator_path=spec.estimator,
+                params=params,
+                features=spec.features,
+                drop=spec.drop,
+                test_size=spec.test_size,
+                random_state=spec.random_state,
+                task=spec.task,
+                positive_label=spec.positive_label,
+                progress=ctx.progress,
+            )
+        except (ValueError, KeyError) as exc:
+            raise StepFailed(f"training failed: {exc}") from exc
+        data = artifacts.dump_model(result.pipeline)
+        digest = artifacts.sha256_of(data)
+        version = register_model_version(ctx, result, data, digest, dataset_version)
+        ctx.log(
+            f"registered {version} (sha256 {digest[:16]}…), {result.train_rows} train / {result.test_rows} test rows"
+        )
+        return {
+            "model": version.model.name,
+            "model_version": version.version,
+            "sha256": digest,
+            "model_version_id": version.pk,
+            "task": result.task,
+        }
+
+
+def register_model_version(ctx, result, data, digest, dataset_version):
+    model, _ = RegisteredModel.objects.get_or_create(name=ctx.spec.model)
+    with transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        number = (model.versions.aggregate(n=models.Max("version"))["n"] or 0) + 1
+        version = ModelVersion(
+            model=model,
+            version=number,
+            step_run=ctx.step_run,
+            run=ctx.run,
+            pipeline_version=ctx.run.pipeline_version,
+            dataset_version=dataset_version,
+            sha256=digest,
+            task=result.task,
+            target=ctx.step_spec.target,
+            target_info=result.target_info,
+            estimator=result.estimator,
+            params=result.params,
+            features=result.features,
+            feature_schema=result.feature_schema,
+            reference_profile=result.reference_profile,
+            library_versions=result.library_versions,
+            train_rows=result.train_rows,
+            test_rows=result.test_rows,
+            created_by=ctx.run.triggered_by,
+        )
+        version.artifact.save(f"v{number}.skops", ContentFile(data), save=False)
+        try:
+            version.save()
+        except IntegrityError:
+            version.artifact.delete(save=False)
+            raise
+        PipelineRun.objects.filter(pk=ctx.run.pk).update(model_version=version)
+        from pipelines_app.models import AuditEvent
+
+        AuditEvent.objects.record("system", "model.registered", version, {"run": ctx.run.pk, "sha256": digest})
+    return version
+
+
+def trained_version(ctx, step_name=None):
+    if step_name:
+        step = ctx.run.steps.filter(name=step_name).first()
+    else:
+        step = ctx.earlier_step("train")
+    version = (
+        ModelVersion.objects.filter(step_run=step).select_related("model", "dataset_version").first() if step else None
+    )
+    if version is None:
+        raise StepFailed("no model was trained before this step")
+    return version
+
+
+def load_pipeline(version):
+    with version.artifact.open("rb") as f:
+        return artifacts.load_model(f.read(), version.sha256)
+
+
+class EvaluateStep:
+    """Metrics, curves, permutation importance and fairness on the held-out split; stored on the model version."""
+
+    def run(self, ctx):
+        version = trained_version(ctx, ctx.step_spec.model_step)
+        train_step = StepRun.objects.get(pk=version.step_run_id)
+        train_spec = ctx.spec.step(train_step.name)
+        frame = version.dataset_version.read_frame()
+        missing = [c for c in ctx.step_spec.sensitive_features if c not in frame.columns]
+        if missing:
+            raise StepFailed(f"sensitive feature(s) not in the data: {', '.join(missing)}")
+        pipeline = load_pipeline(version)
+        X_test, y_test = training.held_out(
+            frame,
+            version.dataset_version.schema,
+            target=version.target,
+            features=version.features,
+            task=version.task,
+            target_info=version.target_info,
+            test_size=train_spec.test_size,
+            random_state=train_spec.random_state,
+        )
+        ctx.progress(20)
+        report = metrics.evaluate_model(
+            pipeline,
+            X_test,
+            y_test,
+            task=version.task,
+            target_info=version.target_info,
+            sensitive=frame.loc[X_test.index, ctx.step_spec.sensitive_features],
+        )
+        version.metrics = report["metrics"]
+        version.evaluation = {k: v for k, v in report.items() if k != "metrics"}
+        version.save(update_fields=["metrics", "evaluation"])
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in report["metrics"].items() if isinstance(v, float))
+        ctx.log(f"{version}: {shown}")
+        return report["metrics"]
