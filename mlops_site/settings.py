@@ -286,3 +286,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Step types beyond the built-in ones: {"name": "dotted.path.to.StepClass"}.
 PIPELINE_STEP_TYPES = {}
+
+# The engine: a running step's heartbeat period, and how old a heartbeat may get before the reaper
+# decides the worker died and re-queues the step.
+STEP_HEARTBEAT_S = float(env("STEP_HEARTBEAT_S", "5"))
+STEP_STALE_AFTER_S = float(env("STEP_STALE_AFTER_S", "30"))

@@ -101,7 +101,7 @@ class PipelineWizardForm(forms.Form):
         required=False, choices=[], label="Check fairness by", widget=forms.CheckboxSelectMultiple
     )
     min_metric = forms.FloatField(
-        required=False, min_value=-1, max_value=1, initial=0.8, label="Minimum ROC AUC (R² for regression)"
+        required=False, min_value=-1, max_value=1, initial=0.75, label="Minimum ROC AUC (R² for regression)"
     )
     max_fairness_gap = forms.FloatField(
         required=False, min_value=0, max_value=1, initial=0.2, label="Largest demographic parity difference"

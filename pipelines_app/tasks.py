@@ -8,6 +8,7 @@ from celery.signals import worker_ready
 from django.db import transaction
 from django.utils import timezone
 
+from pipelines_app import steps  # noqa: F401  (loads the step types and the ML stack when the worker starts)
 from pipelines_app.models import WorkerHeartbeat
 
 

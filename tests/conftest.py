@@ -81,9 +81,10 @@ def database_url_for_workers():
 class WorkerProcess:
     """A real ``celery worker`` subprocess against the test database and Redis."""
 
-    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker"):
+    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker", **extra_env):
         self.env = dict(
             os.environ,
+            **extra_env,
             DATABASE_URL=database_url_for_workers(),
             REDIS_URL=redis_url,
             CELERY_BROKER_URL=redis_url,
@@ -136,8 +137,9 @@ class WorkerProcess:
         return self.log_path.read_text()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
+    # Per module, so that modules that start and kill workers of their own have the queues to themselves.
     with django_db_blocker.unblock():
         worker = WorkerProcess(redis_url).start()
     yield worker

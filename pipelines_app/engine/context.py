@@ -1,21 +1,27 @@
 """What a step sees while it runs: its spec, earlier outputs, and a log and progress that reach the database."""
 
+import logging
 import threading
 import time
 import traceback as tb
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from pipelines_app.models import StepRun
 
-# How often a running step tells the database it is alive; the reaper waits several times this.
-HEARTBEAT_S = 5.0
+log = logging.getLogger(__name__)
 LOG_FLUSH_S = 1.0
 
 
+def heartbeat_interval():
+    """Seconds between a running step's heartbeats (STEP_HEARTBEAT_S); the reaper waits several times this."""
+    return float(getattr(settings, "STEP_HEARTBEAT_S", 5.0))
+
+
 class StepContext:
-    def __init__(self, step_run, spec, step_spec):
+    def __init__(self, step_run, spec=None, step_spec=None):
         self.step_run = step_run
         self.run = step_run.run
         self.spec = spec
@@ -57,7 +63,7 @@ class StepContext:
 
     def __exit__(self, *exc):
         self._stop.set()
-        self._beat.join(timeout=HEARTBEAT_S + 1)
+        self._beat.join(timeout=heartbeat_interval() + 1)
         self.flush()
         return False
 
@@ -78,11 +84,11 @@ class StepContext:
         StepRun.objects.filter(pk=self.step_run.pk, status="running", attempt=self.step_run.attempt).update(**fields)
 
     def _heartbeat(self):
-        while not self._stop.wait(HEARTBEAT_S):
+        while not self._stop.wait(heartbeat_interval()):
             try:
                 self.flush()
             except Exception:  # noqa: BLE001  (a missed heartbeat must not kill the step)
-                close_old_connections()
+                log.warning("heartbeat of step %s failed", self.step_run.pk, exc_info=True)
             finally:
                 close_old_connections()
 

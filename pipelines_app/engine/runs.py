@@ -11,16 +11,21 @@ import socket
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app.engine.context import HEARTBEAT_S, StepContext, format_exception
+from pipelines_app.engine.context import StepContext, format_exception
 from pipelines_app.models import AuditEvent, PipelineRun, RunStatus, StepRun, StepStatus, Trigger
 from pipelines_app.models.runs import RUN_FINISHED
 from pipelines_app.spec import PipelineSpec
 
-# A running step whose heartbeat is older than this belongs to a dead worker.
-STALE_AFTER = timedelta(seconds=HEARTBEAT_S * 6)
+
+def stale_after():
+    """A running step whose heartbeat is older than this belongs to a dead worker (STEP_STALE_AFTER_S)."""
+    return timedelta(seconds=float(getattr(settings, "STEP_STALE_AFTER_S", 30)))
+
+
 # A queued step nobody picked up for this long lost its message (e.g. a broker restart).
 LOST_AFTER = timedelta(minutes=2)
 
@@ -96,22 +101,25 @@ def _enqueue_advance(run_id):
     transaction.on_commit(partial(advance_run.delay, run_id))
 
 
-def _enqueue_step(step):
+def _enqueue_step(step, backoff=True):
     from pipelines_app.tasks import execute_step
 
     queue = "training" if step.type in TRAINING_STEP_TYPES else "default"
-    countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if step.attempt > 1 else 0
+    countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if backoff and step.attempt > 1 else 0
     transaction.on_commit(
         partial(execute_step.apply_async, args=[step.pk, step.attempt], queue=queue, countdown=countdown)
     )
 
 
-def _queue(step):
+def _queue(step, backoff=True):
+    """Mark the step queued for its next attempt and send it once the transaction commits.
+
+    Retries after a failure wait retry_backoff_s, doubling each time; a step whose worker died goes at once."""
     step.status = StepStatus.QUEUED
     step.attempt += 1
     step.queued_at = timezone.now()
     step.save(update_fields=["status", "attempt", "queued_at"])
-    _enqueue_step(step)
+    _enqueue_step(step, backoff)
 
 
 def advance(run_id):
@@ -189,14 +197,15 @@ def execute(step_id, attempt, task_id=None, host=None):
     step = _claim(step_id, attempt, task_id, host or socket.gethostname())
     if step is None:
         return "not claimed"
-    from pipelines_app.steps import step_class
-
-    spec = _spec(step.run)
-    step_spec = spec.step(step.name)
-    ctx = StepContext(step, spec, step_spec)
+    # The heartbeat starts before anything slow (parsing, imports): a claimed step must never look dead.
+    ctx = StepContext(step)
     try:
         with ctx:
+            from pipelines_app.steps import step_class
+
             ctx.log(f"attempt {attempt} of {step.max_attempts} on {step.worker_host}")
+            ctx.spec = _spec(step.run)
+            ctx.step_spec = ctx.spec.step(step.name)
             outputs = step_class(step.type)().run(ctx) or {}
     except WaitForApproval:
         _finish(step, attempt, StepStatus.WAITING_APPROVAL, {})
@@ -266,10 +275,11 @@ def reap(now=None):
     """Periodic: re-queue steps whose worker died, re-send lost messages, nudge stalled runs."""
     now = now or timezone.now()
     reaped = 0
-    for step in StepRun.objects.filter(status=StepStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER):
+    stale = now - stale_after()
+    for step in StepRun.objects.filter(status=StepStatus.RUNNING, heartbeat_at__lt=stale):
         with transaction.atomic():
             current = StepRun.objects.select_for_update().get(pk=step.pk)
-            if current.status != StepStatus.RUNNING or current.heartbeat_at >= now - STALE_AFTER:
+            if current.status != StepStatus.RUNNING or current.heartbeat_at >= stale:
                 continue
             note = f"the worker {current.worker_host} stopped answering during attempt {current.attempt}"
             current.log += f"{now:%H:%M:%S} {note}\n"
@@ -277,7 +287,7 @@ def reap(now=None):
             # A lost worker is not the step's fault: even a step without retries is tried once more.
             if current.attempt < max(current.max_attempts, 2):
                 current.save(update_fields=["log", "error"])
-                _queue(current)
+                _queue(current, backoff=False)
             else:
                 current.status = StepStatus.FAILED
                 current.finished_at = now
@@ -288,7 +298,7 @@ def reap(now=None):
         with transaction.atomic():
             # Stamp it so that a step still waiting for a busy worker is re-sent once per period, not on every pass.
             if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, attempt=step.attempt).update(queued_at=now):
-                _enqueue_step(step)
+                _enqueue_step(step, backoff=False)
                 reaped += 1
     for run in PipelineRun.objects.filter(
         status__in=[RunStatus.QUEUED, RunStatus.RUNNING], created_at__lt=now - LOST_AFTER

@@ -20,12 +20,14 @@ It imports no Django so that it can be unit-tested alone.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from scipy.stats import spearmanr
 from sklearn.calibration import calibration_curve
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import (
     average_precision_score,
@@ -75,7 +77,7 @@ def classification_metrics(y_true, proba_or_scores, classes, positive_label=None
     functions) give no log loss or calibration; ``threshold`` must then be on their scale.
     """
     classes = [label_text(label) for label in classes]
-    y_true = as_labels(pd.Series(np.asarray(y_true, dtype=object))).to_numpy(dtype=object)
+    y_true = as_labels(y_true).to_numpy(dtype=object)
     scores = np.asarray(proba_or_scores, dtype="float64")
     if len(classes) == 2:
         positive = label_text(positive_label) if positive_label is not None else sort_labels(classes)[-1]
@@ -125,9 +127,9 @@ def _binary_metrics(y_true, scores, negative: str, positive: str, threshold: flo
 
 def _multiclass_metrics(y_true, scores, classes: list[str]) -> dict:
     predicted = np.asarray(classes, dtype=object)[np.argmax(scores, axis=1)]
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, predicted, labels=classes, average="macro", zero_division=0
-    )
+    # Macro averages over the labels that occur (actual or predicted), as scikit-learn does by default: a class
+    # absent from the test rows would otherwise count as a recall of 0.
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, predicted, average="macro", zero_division=0)
     probabilities = _are_probabilities(scores) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-6)
     matrix = sklearn_confusion_matrix(y_true, predicted, labels=classes) if y_true.size else np.zeros((0, 0))
     return {
@@ -151,7 +153,9 @@ def _are_probabilities(scores: np.ndarray) -> bool:
 def _attempt(compute) -> float | None:
     """A metric that scikit-learn cannot always compute (a class absent from the test rows): None then."""
     try:
-        return _float(compute())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return _float(compute())
     except ValueError:
         return None
 
@@ -208,7 +212,11 @@ def permutation_importance_report(
         return []
     if task == REGRESSION:
         scoring = "r2"
-    elif y.nunique() == 2 and (hasattr(pipeline, "predict_proba") or hasattr(pipeline, "decision_function")):
+    elif (
+        len(getattr(pipeline, "classes_", ())) == 2
+        and y.nunique() == 2
+        and (hasattr(pipeline, "predict_proba") or hasattr(pipeline, "decision_function"))
+    ):
         scoring = "roc_auc"
     else:
         scoring = "accuracy"
@@ -234,8 +242,8 @@ def fairness_report(y_true, y_pred, groups: pd.Series, positive_label) -> dict:
     formed.
     """
     positive = label_text(positive_label)
-    actual = as_labels(pd.Series(np.asarray(y_true, dtype=object))).to_numpy(dtype=object) == positive
-    predicted = as_labels(pd.Series(np.asarray(y_pred, dtype=object))).to_numpy(dtype=object) == positive
+    actual = as_labels(y_true).to_numpy(dtype=object) == positive
+    predicted = as_labels(y_pred).to_numpy(dtype=object) == positive
     names, order = _groups(groups)
     rows = []
     for name in order:
@@ -268,8 +276,11 @@ def _groups(groups: pd.Series) -> tuple[np.ndarray, list[str]]:
     missing = values.isna().to_numpy()
     numeric = is_numeric_dtype(values.dtype) and not is_bool_dtype(values.dtype)
     if numeric and values.nunique() > MAX_GROUP_VALUES:
-        bins = pd.qcut(values.astype("float64"), 4, duplicates="drop")
-        order = [f"{interval.left:g} to {interval.right:g}" for interval in bins.cat.categories]
+        numbers = values.astype("float64")
+        bins = pd.qcut(numbers, 4, duplicates="drop")
+        edges = [numbers.min()] + [interval.right for interval in bins.cat.categories]
+        # qcut lowers the first edge a little so that the minimum falls inside; people expect the minimum itself.
+        order = [f"{low:g} to {high:g}" for low, high in zip(edges, edges[1:], strict=False)]
         names = np.where(missing, MISSING_GROUP, np.asarray(order + [MISSING_GROUP], dtype=object)[bins.cat.codes])
     else:
         text = as_labels(values)

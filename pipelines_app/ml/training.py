@@ -261,7 +261,7 @@ def _coerce(name: str, value, default):
         if isinstance(default, numbers.Number) or default is None:
             number = _number(text)
             if number is not None:
-                value = number
+                value = float(number) if isinstance(default, float) else number
     if isinstance(default, numbers.Integral) and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -535,10 +535,9 @@ def _resolve_task(y: pd.Series, estimator_cls: type, declared: str | None) -> st
     else:
         raise ValueError(f"{estimator_cls.__name__} is neither a classifier nor a regressor; use one that is.")
     if declared is not None:
-        task = infer_task(y, declared)
-        if kind is not None and kind != task:
-            raise ValueError(f"{estimator_cls.__name__} is a {_noun(kind)}, but the task is {task}.")
-        return task
+        if declared in TASKS and kind != declared:
+            raise ValueError(f"{estimator_cls.__name__} is a {_noun(kind)}, but the task is {declared}.")
+        return infer_task(y, declared)
     inferred = infer_task(y)
     if kind == REGRESSION:
         return infer_task(y, REGRESSION)
