@@ -244,17 +244,12 @@ TEMPLATE_DIR = ROOT / "pipelines_app" / "pipeline_templates"
 
 
 @pytest.fixture
-def demo_dataset(editor, settings, tmp_path):
-    """The credit card data uploaded as dataset ``credit-card-applications`` v1, stored under tmp_path."""
+def demo_dataset(editor):
+    """The credit card data uploaded as dataset ``credit-card-applications`` v1.
+
+    Stored in the default artifact storage, which the worker processes share."""
     from pipelines_app.models import DatasetVersion
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "art")},
-        },
-    }
     return DatasetVersion.objects.create_from_upload(
         "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit_card_applications.csv", user=editor
     )

@@ -47,7 +47,7 @@ def test_editor_post_with_errors_shows_them_at_their_lines(client_for, editor):
     response = client_for(editor).post("/pipelines/new/yaml/", {"yaml": DEMO.replace("type: train", "type: trian")})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "line 27, column" in page and "did you mean" in page
+    assert "line 28, column" in page and "did you mean" in page
     assert not Pipeline.objects.exists()
 
 
