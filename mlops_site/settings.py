@@ -7,6 +7,7 @@ under ``var/``, and the Redis that ``manage.py run_stack`` starts privately
 """
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -284,8 +285,11 @@ DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# Step types beyond the built-in ones: {"name": "dotted.path.to.StepClass"}.
-PIPELINE_STEP_TYPES = {}
+# Step types beyond the built-in ones, as JSON: {"name": "dotted.path.to.StepClass"}.
+try:
+    PIPELINE_STEP_TYPES = json.loads(env("PIPELINE_STEP_TYPES", "{}"))
+except ValueError:
+    raise ImproperlyConfigured("PIPELINE_STEP_TYPES must be a JSON object of name: dotted path") from None
 
 # The engine: a running step's heartbeat period, and how old a heartbeat may get before the reaper
 # decides the worker died and re-queues the step.

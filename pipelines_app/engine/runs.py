@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from pipelines_app.engine.context import StepContext, format_exception
 from pipelines_app.models import AuditEvent, PipelineRun, RunStatus, StepRun, StepStatus, Trigger
+from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.runs import RUN_FINISHED
 from pipelines_app.spec import PipelineSpec
 
@@ -50,6 +51,7 @@ def _spec(run):
     return PipelineSpec.model_validate(run.pipeline_version.spec)
 
 
+@retry_on_deadlock
 def start_run(pipeline, user=None, inputs=None, trigger=Trigger.MANUAL, version=None, rerun_of=None):
     """Create the run and its steps, and queue it once the transaction commits.
 
@@ -122,10 +124,13 @@ def _queue(step, backoff=True):
     _enqueue_step(step, backoff)
 
 
+@retry_on_deadlock
 def advance(run_id):
     """Look at the run under a row lock and queue whatever may run next; finish it when nothing is left."""
     with transaction.atomic():
-        run = PipelineRun.objects.select_for_update().select_related("pipeline").get(pk=run_id)
+        # of=("self",): lock the run row only; a plain FOR UPDATE would also lock the joined pipeline row and
+        # make every run of a pipeline wait for the others.
+        run = PipelineRun.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run_id)
         if run.status in RUN_FINISHED:
             return run.status
         steps = list(run.steps.order_by("position"))
@@ -231,6 +236,7 @@ def _finish(step, attempt, status, outputs):
     StepRun.objects.filter(pk=step.pk, attempt=attempt, status=StepStatus.RUNNING).update(**fields)
 
 
+@retry_on_deadlock
 def _record_failure(step, attempt, error, traceback, outputs):
     with transaction.atomic():
         current = StepRun.objects.select_for_update().get(pk=step.pk)
@@ -249,6 +255,7 @@ def _record_failure(step, attempt, error, traceback, outputs):
             current.save(update_fields=["status", "finished_at", "error", "traceback", "log", "outputs"])
 
 
+@retry_on_deadlock
 def cancel(run, user):
     """Cancel a run: running steps are revoked, the rest marked cancelled."""
     with transaction.atomic():

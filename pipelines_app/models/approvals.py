@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .audit import AuditEvent
+from .audit import AuditEvent, retry_on_deadlock
 
 
 class DecisionRefused(Exception):
@@ -91,6 +91,7 @@ class ApprovalRequest(models.Model):
             return "You have already decided on this request."
         return ""
 
+    @retry_on_deadlock
     def decide(self, user, approve, comment=""):
         """Record one reviewer's decision; race-safe. Returns the request's status afterwards.
 

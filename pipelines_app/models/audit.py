@@ -141,3 +141,31 @@ def verify_chain(events):
         prev = event.hash
         checked += 1
     return checked, None, ""
+
+
+def retry_on_deadlock(func, attempts=4):
+    """Run ``func`` again when PostgreSQL picked its transaction as a deadlock victim.
+
+    Appends to the audit chain are serialised by one lock; a transaction that holds row locks and then appends
+    can deadlock with one that appended and then locks rows. PostgreSQL aborts one of them; re-running the whole
+    transaction is the standard answer. Only done at the outermost level: inside someone else's transaction the
+    error goes up to whoever owns it.
+    """
+    import functools
+    import time
+
+    from django.db import OperationalError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(attempts):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+                if code not in ("40P01", "40001") or connection.in_atomic_block or attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        return None
+
+    return wrapper

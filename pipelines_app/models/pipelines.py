@@ -11,7 +11,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from pipelines_app.spec import SpecContext, SpecError, SpecInvalid, parse_pipeline
 from pipelines_app.spec.cron import parse_cron
 
-from .audit import AuditEvent
+from .audit import AuditEvent, retry_on_deadlock
 from .deployments import Environment
 
 
@@ -46,6 +46,7 @@ class PipelineQuerySet(models.QuerySet):
 
 
 class PipelineManager(models.Manager.from_queryset(PipelineQuerySet)):
+    @retry_on_deadlock
     def create_from_yaml(self, text, user, note="Created"):
         """Validate the file and create the pipeline with it as version 1.
 
@@ -109,6 +110,7 @@ class Pipeline(models.Model):
     def archived(self):
         return self.archived_at is not None
 
+    @retry_on_deadlock
     def save_version(self, text, user, note="", spec=None, created=False):
         """Save the file as the next immutable version and make it current.
 
