@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from pipelines_app.models import ApprovalRequest
 from pipelines_app.permissions import role_of
 
 # (label, url name, URL prefix that marks it active)
@@ -26,4 +27,8 @@ def shell(request):
         active = path == "/" if prefix == "/" else path.startswith(prefix)
         nav.append({"label": label, "url": reverse(name), "active": active})
     role = role_of(request.user)
-    return {"nav_items": nav, "user_role": role.label if role else "no role"}
+    return {
+        "nav_items": nav,
+        "user_role": role.label if role else "no role",
+        "pending_approvals": ApprovalRequest.objects.waiting_for(request.user).count(),
+    }

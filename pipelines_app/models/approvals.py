@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from .audit import AuditEvent, retry_on_deadlock
@@ -23,6 +23,22 @@ class ApprovalStatus(models.TextChoices):
 
 
 class ApprovalRequestManager(models.Manager):
+    def waiting_for(self, user):
+        """Pending requests this user may decide: in an approver group, not their own, not yet decided by them."""
+        pending = self.filter(status=ApprovalStatus.PENDING).exclude(requested_by=user).exclude(decisions__user=user)
+        if user.is_superuser:
+            return pending
+        groups = list(user.groups.values_list("name", flat=True))
+        # approver_groups is a JSON list; a request matches when any of the user's groups is in it.
+        query = models.Q(pk__in=[])
+        for group in groups:
+            query |= (
+                models.Q(approver_groups__contains=[group])
+                if connection.vendor == "postgresql"
+                else models.Q(approver_groups__icontains=f'"{group}"')
+            )
+        return pending.filter(query)
+
     def expire_due(self, now=None):
         """Apply ``on_timeout`` to pending requests past their deadline; the system is recorded as deciding."""
         now = now or timezone.now()

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from pipelines_app.forms import DatasetSchemaForm, DatasetUploadForm
 from pipelines_app.ml.datasets import DatasetError
-from pipelines_app.models import Dataset, DatasetVersion, Pipeline
+from pipelines_app.models import Dataset, DatasetVersion, ModelVersion, Pipeline
 from pipelines_app.models.datasets import too_large_message
 from pipelines_app.permissions import Role, has_role, role_required
 
@@ -123,6 +123,9 @@ def dataset_detail(request, slug):
             "profile_columns": version.ordered_profile() if version else {},
             "schema_form": DatasetSchemaForm(version=version) if version and can_edit else None,
             "pipelines": pipelines_using(dataset),
+            "model_versions": ModelVersion.objects.filter(dataset_version__dataset=dataset)
+            .select_related("model", "dataset_version")
+            .order_by("-created_at")[:50],
             "can_edit": can_edit,
         },
     )

@@ -116,3 +116,12 @@ def test_two_reviewers_at_the_same_instant_give_one_outcome(editor, reviewer):
         t.join()
     assert sorted(map(str, results)) == ["409", "approved"]
     assert ApprovalDecision.objects.filter(request=req).count() == 1
+
+
+def test_the_badge_counts_what_waits_for_this_reviewer(request_, client_for, reviewer, editor, viewer):
+    page = client_for(reviewer).get("/runs/").content.decode()
+    assert 'title="1 waiting for you"' in page
+    assert "waiting for you" not in client_for(editor).get("/runs/").content.decode()  # their own request
+    assert "waiting for you" not in client_for(viewer).get("/runs/").content.decode()  # not an approver
+    request_.decide(reviewer, True, "")
+    assert "waiting for you" not in client_for(reviewer).get("/runs/").content.decode()
