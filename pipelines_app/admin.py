@@ -1,6 +1,23 @@
 from django.contrib import admin
 
-from pipelines_app.models import ApiToken, AuditEvent, WorkerHeartbeat
+from pipelines_app.models import (
+    ApiToken,
+    ApprovalDecision,
+    ApprovalRequest,
+    AuditEvent,
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    DeploymentEvent,
+    Environment,
+    ModelVersion,
+    Pipeline,
+    PipelineRun,
+    PipelineVersion,
+    RegisteredModel,
+    StepRun,
+    WorkerHeartbeat,
+)
 
 
 @admin.register(AuditEvent)
@@ -34,3 +51,93 @@ class ApiTokenAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["host", "seen_at"]
+
+
+class ReadOnlyHistoryAdmin(admin.ModelAdmin):
+    """Records of what happened: admins look; the product's own pages and API change them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["slug", "created_by", "created_at"]
+    search_fields = ["slug", "description"]
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["dataset", "number", "row_count", "column_count", "sha256", "uploaded_by", "created_at"]
+    list_filter = ["dataset"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "model_name", "owner", "updated_at", "archived_at"]
+    search_fields = ["name", "slug", "model_name"]
+    readonly_fields = ["current_version", "webhook_secret"]
+
+
+@admin.register(PipelineVersion)
+class PipelineVersionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["pipeline", "number", "author", "note", "created_at"]
+    list_filter = ["pipeline"]
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    fields = ["position", "name", "type", "status", "attempt", "worker_host", "progress", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["id", "pipeline", "status", "trigger", "triggered_by", "created_at", "finished_at"]
+    list_filter = ["status", "trigger"]
+    inlines = [StepRunInline]
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["model", "version", "estimator", "sha256", "created_at"]
+    list_filter = ["model"]
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "approver_groups", "min_approvals", "public"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["environment", "model", "primary_version", "canary_version", "canary_percent", "updated_at"]
+
+
+@admin.register(DeploymentEvent)
+class DeploymentEventAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["deployment", "action", "version", "previous_version", "actor_name", "created_at"]
+
+
+class ApprovalDecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    readonly_fields = ["user", "approve", "comment", "created_at"]
+    extra = 0
+    can_delete = False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["id", "run", "model_version", "environment", "status", "requested_by", "deadline"]
+    list_filter = ["status"]
+    inlines = [ApprovalDecisionInline]
