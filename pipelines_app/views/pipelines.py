@@ -19,6 +19,28 @@ from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.spec import PipelineSpec, SpecInvalid, parse_pipeline
 
 
+def run_history(pipeline, limit=30):
+    """Durations and key metrics of the last finished runs, oldest first, for the pipeline page's chart."""
+    runs = (
+        pipeline.runs.filter(finished_at__isnull=False, started_at__isnull=False)
+        .select_related("model_version")
+        .order_by("-id")[:limit]
+    )
+    points = []
+    for run in reversed(list(runs)):
+        metrics = run.model_version.metrics if run.model_version else {}
+        points.append(
+            {
+                "run": run.pk,
+                "status": run.status,
+                "duration_s": run.duration.total_seconds(),
+                "roc_auc": metrics.get("roc_auc"),
+                "r2": metrics.get("r2"),
+            }
+        )
+    return points
+
+
 def _get_pipeline(slug):
     return get_object_or_404(Pipeline.objects.select_related("owner", "current_version"), slug=slug)
 
@@ -140,6 +162,7 @@ def pipeline_detail(request, slug):
             "versions": versions,
             "graph": graph,
             "runs": pipeline.runs.select_related("pipeline_version", "model_version__model")[:10],
+            "history": run_history(pipeline),
             "can_edit": has_role(request.user, Role.EDITOR),
         },
     )

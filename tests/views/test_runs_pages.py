@@ -96,3 +96,17 @@ def test_runs_list_filters_and_query_count(client_for, viewer, editor, pipeline,
     assert page.count('class="run-status run-queued"') == 5
     assert "No run matches" in c.get("/runs/?status=failed").content.decode()
     assert c.get("/runs/?pipeline=small&who=eddie-editor").content.decode().count("run-queued") == 5
+
+
+def test_pipeline_page_charts_finished_runs(client_for, viewer, editor, pipeline):
+    from django.utils import timezone
+
+    for seconds in (3, 5):
+        run = start_run(pipeline, editor)
+        now = timezone.now()
+        PipelineRun.objects.filter(pk=run.pk).update(
+            status="succeeded", started_at=now, finished_at=now + timezone.timedelta(seconds=seconds)
+        )
+    page = client_for(viewer).get("/pipelines/small/").content.decode()
+    assert 'id="history-chart"' in page
+    assert '"duration_s": 3.0' in page and '"duration_s": 5.0' in page
