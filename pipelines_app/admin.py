@@ -11,6 +11,7 @@ from pipelines_app.models import (
     DeploymentEvent,
     Environment,
     ModelVersion,
+    Notification,
     Pipeline,
     PipelineRun,
     PipelineVersion,
@@ -141,3 +142,8 @@ class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
     list_display = ["id", "run", "model_version", "environment", "status", "requested_by", "deadline"]
     list_filter = ["status"]
     inlines = [ApprovalDecisionInline]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["user", "message", "created_at", "read_at"]

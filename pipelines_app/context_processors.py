@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from pipelines_app.models import ApprovalRequest
+from pipelines_app.models import ApprovalRequest, Notification
 from pipelines_app.permissions import role_of
 
 # (label, url name, URL prefix that marks it active)
@@ -31,4 +31,5 @@ def shell(request):
         "nav_items": nav,
         "user_role": role.label if role else "no role",
         "pending_approvals": ApprovalRequest.objects.waiting_for(request.user).count(),
+        "unread_notifications": Notification.objects.unread_for(request.user).count(),
     }

@@ -6,12 +6,53 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
-from pipelines_app.models import PipelineRun
+from pipelines_app.models import Notification, PipelineRun
 
 log = logging.getLogger(__name__)
 
 # Run statuses as the file names them.
 EVENT_NAMES = {"waiting_approval": "waiting_for_approval"}
+
+
+def group_members(addresses):
+    """Active users named by 'group:<name>' entries."""
+    User = get_user_model()
+    groups = [entry[6:] for entry in addresses if entry.startswith("group:")]
+    return list(User.objects.filter(groups__name__in=groups, is_active=True).distinct()) if groups else []
+
+
+def notify_reviewers(request):
+    """A request waits for its approver groups: in-app and by e-mail, never to whoever asked."""
+    users = [
+        u for u in group_members([f"group:{g}" for g in request.approver_groups]) if u.pk != request.requested_by_id
+    ]
+    url = _approval_url(request)
+    Notification.objects.notify(users, f"Approval needed: {request.message}", url)
+    emails = sorted({u.email for u in users if u.email})
+    if emails:
+        _mail(f"[MLOps Site] approval needed: {request.message}", f"{settings.SITE_URL}{url}\n", emails)
+
+
+def notify_decision(request):
+    """The requester hears how their request was decided."""
+    if request.requested_by is None:
+        return
+    text = f"Your request '{request.message}' was {request.get_status_display()}."
+    url = _approval_url(request)
+    Notification.objects.notify([request.requested_by], text, url)
+    if request.requested_by.email:
+        _mail(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", [request.requested_by.email])
+
+
+def _approval_url(request):
+    return f"/runs/{request.run_id}/" if request.run_id else "/approvals/"
+
+
+def _mail(subject, body, to):
+    try:
+        send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, to)
+    except Exception:  # noqa: BLE001  (a mail server problem must not change what was decided)
+        log.exception("could not send %r", subject)
 
 
 def recipients(addresses):
@@ -37,6 +78,8 @@ def notify_run_event(run_id, status):
     for rule in run.pipeline_version.spec.get("notifications") or []:
         if event in (rule.get("on") or []):
             to.extend(str(r) for r in rule.get("to") or [])
+    subject_line = f"{run.pipeline.name}: run {run.pk} {event.replace('_', ' ')}"
+    Notification.objects.notify(group_members(to), subject_line, f"/runs/{run.pk}/")
     emails = recipients(to)
     if not emails:
         return 0

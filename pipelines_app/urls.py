@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pipelines_app.views import accounts, audit, core, datasets, pipelines, registry, runs, tokens
+from pipelines_app.views import accounts, audit, core, datasets, notifications, pipelines, registry, runs, tokens
 
 urlpatterns = [
     path("", core.overview, name="overview"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
     path("accounts/tokens/", tokens.token_list, name="tokens"),
     path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("accounts/notifications/", notifications.notification_list, name="notifications"),
+    path("accounts/notifications/read/", notifications.notifications_read, name="notifications-read"),
     path("audit/", audit.audit_log, name="audit"),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/upload/", datasets.dataset_upload, name="dataset-upload"),

@@ -5,6 +5,7 @@ from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
+from .notifications import Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
 from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
@@ -22,6 +23,7 @@ __all__ = [
     "DeploymentEvent",
     "Environment",
     "ModelVersion",
+    "Notification",
     "Pipeline",
     "PipelineRun",
     "PipelineVersion",

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
@@ -141,6 +143,9 @@ class ApprovalRequest(models.Model):
         self.status = status
         self.decided_at = timezone.now()
         self.save(update_fields=["status", "decided_at"])
+        from pipelines_app.notifications import notify_decision
+
+        transaction.on_commit(partial(notify_decision, self))
         if self.step_run_id:
             from pipelines_app.engine.approvals import resume_step
 

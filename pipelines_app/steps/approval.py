@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from pipelines_app.engine.runs import WaitForApproval
 from pipelines_app.models import ApprovalRequest, AuditEvent
+from pipelines_app.notifications import notify_reviewers
 
 
 def render_message(template, run):
@@ -42,6 +43,7 @@ class ApprovalStep:
             },
         )
         if created:
+            notify_reviewers(request)
             AuditEvent.objects.record(
                 "system",
                 "approval.requested",

@@ -17,6 +17,7 @@ from pipelines_app.models import (
     DeploymentEvent,
     Environment,
 )
+from pipelines_app.notifications import notify_reviewers
 
 
 def approval_satisfies(request, environment):
@@ -94,6 +95,7 @@ class DeployStep:
                 )
                 if own.status != ApprovalStatus.APPROVED:
                     if created:
+                        notify_reviewers(own)
                         AuditEvent.objects.record("system", "approval.requested", own, {"run": run.pk})
                     ctx.log(f"{environment.name} is protected: waiting for approval {own.pk}")
                     raise WaitForApproval(own.pk)

@@ -25,7 +25,7 @@ def test_list_searches_and_paginates(client_for, viewer, editor, django_assert_m
     for i in range(30):
         Pipeline.objects.create_from_yaml(DEMO.replace("name: credit-card-approval", f"name: p-{i:02d}"), editor)
     c = client_for(viewer)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(13):
         first = c.get("/pipelines/").content.decode()
     assert "p-00" in first and "p-24" in first and "p-25" not in first
     assert "Page 1 of 2" in first

@@ -91,7 +91,7 @@ def test_runs_list_filters_and_query_count(client_for, viewer, editor, pipeline,
     for _ in range(5):
         start_run(pipeline, editor)
     c = client_for(viewer)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(13):
         page = c.get("/runs/").content.decode()
     assert page.count('class="run-status run-queued"') == 5
     assert "No run matches" in c.get("/runs/?status=failed").content.decode()
