@@ -48,6 +48,7 @@ from pipelines_app.ml.training import (
     REGRESSION,
     as_labels,
     infer_task,
+    json_float,
     label_text,
     prepare_target,
     sort_labels,
@@ -104,13 +105,15 @@ def _binary_metrics(y_true, scores, negative: str, positive: str, threshold: flo
     both_classes = 0 < actual.sum() < actual.size
     probabilities = _are_probabilities(scores)
     result = {
-        "accuracy": _float((tp + tn) / actual.size) if actual.size else None,
-        "precision": _float(precision),
-        "recall": _float(recall),
-        "f1": _float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0,
-        "roc_auc": _float(roc_auc_score(actual, scores)) if both_classes else None,
-        "pr_auc": _float(average_precision_score(actual, scores)) if actual.any() else None,
-        "log_loss": _float(log_loss(actual, scores, labels=[False, True])) if probabilities and actual.size else None,
+        "accuracy": json_float((tp + tn) / actual.size) if actual.size else None,
+        "precision": json_float(precision),
+        "recall": json_float(recall),
+        "f1": json_float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0,
+        "roc_auc": json_float(roc_auc_score(actual, scores)) if both_classes else None,
+        "pr_auc": json_float(average_precision_score(actual, scores)) if actual.any() else None,
+        "log_loss": json_float(log_loss(actual, scores, labels=[False, True]))
+        if probabilities and actual.size
+        else None,
         "confusion_matrix": {"labels": [negative, positive], "matrix": [[tn, fp], [fn, tp]]},
         "curves": {"roc": None, "pr": None, "calibration": None},
     }
@@ -133,10 +136,10 @@ def _multiclass_metrics(y_true, scores, classes: list[str]) -> dict:
     probabilities = _are_probabilities(scores) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-6)
     matrix = sklearn_confusion_matrix(y_true, predicted, labels=classes) if y_true.size else np.zeros((0, 0))
     return {
-        "accuracy": _float(np.mean(predicted == y_true)) if y_true.size else None,
-        "precision": _float(precision),
-        "recall": _float(recall),
-        "f1": _float(f1),
+        "accuracy": json_float(np.mean(predicted == y_true)) if y_true.size else None,
+        "precision": json_float(precision),
+        "recall": json_float(recall),
+        "f1": json_float(f1),
         "roc_auc": _attempt(lambda: roc_auc_score(y_true, scores, multi_class="ovr", labels=classes))
         if probabilities
         else None,
@@ -155,7 +158,7 @@ def _attempt(compute) -> float | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
-            return _float(compute())
+            return json_float(compute())
     except ValueError:
         return None
 
@@ -167,7 +170,7 @@ def _curve(**columns) -> dict:
         keep = np.unique(np.linspace(0, length - 1, MAX_CURVE_POINTS).round().astype(int))
     else:
         keep = np.arange(length)
-    return {name: [_float(value) for value in np.asarray(values)[keep]] for name, values in columns.items()}
+    return {name: [json_float(value) for value in np.asarray(values)[keep]] for name, values in columns.items()}
 
 
 # Regression -------------------------------------------------------------------------------------------------
@@ -184,10 +187,10 @@ def regression_metrics(y_true, y_pred) -> dict:
     bins = max(1, min(RESIDUAL_BINS, len(np.unique(finite))))
     counts, edges = np.histogram(finite, bins=bins) if finite.size else (np.zeros(0), np.zeros(0))
     return {
-        "rmse": _float(math.sqrt(np.mean(residuals**2))),
-        "mae": _float(mean_absolute_error(actual, predicted)),
-        "r2": _float(r2_score(actual, predicted)) if actual.size >= 2 else None,
-        "residuals": {"edges": [_float(edge) for edge in edges], "counts": [int(count) for count in counts]},
+        "rmse": json_float(math.sqrt(np.mean(residuals**2))),
+        "mae": json_float(mean_absolute_error(actual, predicted)),
+        "r2": json_float(r2_score(actual, predicted)) if actual.size >= 2 else None,
+        "residuals": {"edges": [json_float(edge) for edge in edges], "counts": [int(count) for count in counts]},
     }
 
 
@@ -224,7 +227,7 @@ def permutation_importance_report(
         pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state, n_jobs=None
     )
     report = [
-        {"feature": str(column), "importance": _float(mean) or 0.0, "std": _float(std) or 0.0}
+        {"feature": str(column), "importance": json_float(mean) or 0.0, "std": json_float(std) or 0.0}
         for column, mean, std in zip(X.columns, result.importances_mean, result.importances_std, strict=True)
     ]
     return sorted(report, key=lambda row: row["importance"], reverse=True)
@@ -256,8 +259,8 @@ def fairness_report(y_true, y_pred, groups: pd.Series, positive_label) -> dict:
             {
                 "group": name,
                 "count": count,
-                "selection_rate": _float(predicted[member].mean()),
-                "true_positive_rate": _float(predicted[positives].mean()) if positives.any() else None,
+                "selection_rate": json_float(predicted[member].mean()),
+                "true_positive_rate": json_float(predicted[positives].mean()) if positives.any() else None,
             }
         )
     selection = [row["selection_rate"] for row in rows]
@@ -265,8 +268,8 @@ def fairness_report(y_true, y_pred, groups: pd.Series, positive_label) -> dict:
     return {
         "feature": str(groups.name),
         "groups": rows,
-        "demographic_parity_difference": _float(max(selection) - min(selection)) if selection else None,
-        "equal_opportunity_difference": _float(max(tpr) - min(tpr)) if tpr else None,
+        "demographic_parity_difference": json_float(max(selection) - min(selection)) if selection else None,
+        "equal_opportunity_difference": json_float(max(tpr) - min(tpr)) if tpr else None,
     }
 
 
@@ -437,7 +440,7 @@ def leakage_scan(
         else:
             score = _correlation(series, kinds[column], values)
         if score is not None and score >= threshold:
-            flagged.append({"column": str(column), "score": _float(score)})
+            flagged.append({"column": str(column), "score": json_float(score)})
     return sorted(flagged, key=lambda hit: hit["score"], reverse=True)
 
 
@@ -482,13 +485,3 @@ def _out_of_fold_means(series: pd.Series, target: np.ndarray) -> np.ndarray:
             per_category = np.where(counts > 0, sums / np.maximum(counts, 1), overall)
         means[score] = per_category[codes[score]]
     return means
-
-
-def _float(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

@@ -568,7 +568,7 @@ def _feature_schema(X_train: pd.DataFrame, kinds: dict[str, str]) -> list[dict]:
         series = X_train[column]
         if kinds[column] == NUMERIC:
             entries.append(
-                {"name": column, "kind": NUMERIC, "min": _json_float(series.min()), "max": _json_float(series.max())}
+                {"name": column, "kind": NUMERIC, "min": json_float(series.min()), "max": json_float(series.max())}
             )
         else:
             top = series.value_counts(dropna=True).index[:FEATURE_SCHEMA_CATEGORIES]
@@ -588,7 +588,7 @@ def _json_value(value):
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return _json_float(value)
+        return json_float(value)
     if isinstance(value, list | tuple):
         return [_json_value(item) for item in value]
     if isinstance(value, dict):
@@ -599,7 +599,8 @@ def _json_value(value):
     return repr(value)
 
 
-def _json_float(value) -> float | None:
+def json_float(value) -> float | None:
+    """A plain float for JSON, or None for what is not a finite number."""
     if value is None:
         return None
     try:

@@ -31,12 +31,7 @@ class TrainStep:
         if existing:
             # A retry after the version was saved: the step's output already exists; never make a second one.
             ctx.log(f"model version {existing} was already registered by this step; reusing it")
-            return {
-                "model": existing.model.name,
-                "model_version": existing.version,
-                "sha256": existing.sha256,
-                "model_version_id": existing.pk,
-            }
+            return _outputs(existing)
         spec = ctx.step_spec
         dataset_version = ingested_version(ctx)
         frame = dataset_version.read_frame()
@@ -65,13 +60,17 @@ class TrainStep:
         ctx.log(
             f"registered {version} (sha256 {digest[:16]}…), {result.train_rows} train / {result.test_rows} test rows"
         )
-        return {
-            "model": version.model.name,
-            "model_version": version.version,
-            "sha256": digest,
-            "model_version_id": version.pk,
-            "task": result.task,
-        }
+        return _outputs(version)
+
+
+def _outputs(version):
+    return {
+        "model": version.model.name,
+        "model_version": version.version,
+        "sha256": version.sha256,
+        "model_version_id": version.pk,
+        "task": version.task,
+    }
 
 
 def register_model_version(ctx, result, data, digest, dataset_version):
