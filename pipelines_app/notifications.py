@@ -14,6 +14,35 @@ log = logging.getLogger(__name__)
 EVENT_NAMES = {"waiting_approval": "waiting_for_approval"}
 
 
+def post_webhook(url, payload, attempts=3, timeout=10, backoff_s=1.0):
+    """POST JSON to an http(s) URL, retrying on network errors and 5xx; returns the final HTTP status or None."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"webhook URL must be http(s): {url}")
+    body = json.dumps(payload, default=str).encode()
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == attempts:
+                return exc.code
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            if attempt == attempts:
+                return None
+        time.sleep(backoff_s * attempt)
+    return None
+
+
+def webhook_urls(addresses):
+    return [entry[len("webhook:") :] for entry in addresses if entry.startswith("webhook:")]
+
+
 def group_members(addresses):
     """Active users named by 'group:<name>' entries."""
     User = get_user_model()
@@ -80,6 +109,19 @@ def notify_run_event(run_id, status):
             to.extend(str(r) for r in rule.get("to") or [])
     subject_line = f"{run.pipeline.name}: run {run.pk} {event.replace('_', ' ')}"
     Notification.objects.notify(group_members(to), subject_line, f"/runs/{run.pk}/")
+    for url in webhook_urls(to):
+        status = post_webhook(
+            url,
+            {
+                "run": run.pk,
+                "pipeline": run.pipeline.slug,
+                "event": event,
+                "url": f"{settings.SITE_URL}/runs/{run.pk}/",
+                "error": run.error,
+            },
+        )
+        if status is None or status >= 400:
+            log.warning("webhook %s for run %s answered %s", url, run.pk, status)
     emails = recipients(to)
     if not emails:
         return 0

@@ -1,12 +1,10 @@
 """``notify``: tell people how the run went, by e-mail (and webhook, where configured)."""
 
-import json
-import urllib.request
-
 from django.conf import settings
 from django.core.mail import send_mail
 
-from pipelines_app.notifications import recipients
+from pipelines_app.engine.runs import StepFailed
+from pipelines_app.notifications import post_webhook, recipients, webhook_urls
 
 
 class NotifyStep:
@@ -24,11 +22,10 @@ class NotifyStep:
                 )
             ctx.log(f"e-mailed {len(emails)} recipient(s)")
         if "webhook" in spec.channels:
-            for url in [t[len("webhook:") :] for t in to if t.startswith("webhook:")]:
-                body = json.dumps({"run": run.pk, "pipeline": run.pipeline.slug, "message": message}).encode()
-                # The spec only admits http(s) webhook addresses.
-                request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    ctx.log(f"webhook {url}: HTTP {response.status}")
+            for url in webhook_urls(to):
+                status = post_webhook(url, {"run": run.pk, "pipeline": run.pipeline.slug, "message": message})
+                ctx.log(f"webhook {url}: {status or 'no answer'}")
+                if status is None or status >= 400:
+                    raise StepFailed(f"webhook {url} answered {status or 'nothing'} after 3 attempts")
                 sent["webhook"] += 1
         return sent
