@@ -35,7 +35,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var cm = ev.confusion_matrix || (ev.curves && ev.curves.confusion_matrix);
   if (cm && cm.matrix) {
     Plotly.newPlot("confusion-chart", [{type: "heatmap", z: cm.matrix, x: cm.labels, y: cm.labels,
-      colorscale: "Blues", showscale: false, texttemplate: "%{z}"}],
+      colorscale: "Blues", reversescale: true, showscale: false, texttemplate: "%{z}"}],
       Object.assign(layout("Confusion matrix", "predicted", "actual"), {yaxis: {autorange: "reversed", title: {text: "actual"}}}), config);
   }
 });
