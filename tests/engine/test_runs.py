@@ -172,3 +172,24 @@ def test_cancel_marks_the_rest_cancelled(worker, editor):
     )
     assert PipelineRun.objects.get(pk=run.pk).status == "cancelled"
     assert cancel(run, editor) is False
+
+
+def test_registry_pages_show_the_trained_version(worker, editor, viewer, client_for):
+    run = start_run(credit_pipeline(editor, name="shown"), editor)
+    wait_for(finished(run, "waiting_approval", "failed"), 120, 0.2, "the run to wait for approval")
+    version = ModelVersion.objects.get(run=run)
+    page = client_for(viewer).get(version.get_absolute_url())
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="roc-chart"' in text and "roc_auc" in text and version.dataset_version.ref in text
+    assert "Compare" not in text  # a single version has nothing to compare with
+    assert client_for(viewer).get(version.get_absolute_url() + "?download=1").status_code == 403
+    download = client_for(editor).get(version.get_absolute_url() + "?download=1")
+    assert download.status_code == 200
+    import hashlib
+
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == version.sha256
+    listing = client_for(viewer).get("/models/").content.decode()
+    assert "shown-model" in listing
+    dataset_page = client_for(viewer).get("/datasets/credit-card-applications/").content.decode()
+    assert str(version) in dataset_page
