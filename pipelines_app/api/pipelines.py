@@ -1,6 +1,5 @@
 """/api/v1/pipelines/: the pipeline file is the body (YAML) or JSON {"yaml": "..."}."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -77,9 +76,7 @@ class PipelineViewSet(viewsets.ModelViewSet):
         if self.action == "list":
             if self.request.query_params.get("archived") not in ("1", "true", "yes"):
                 pipelines = pipelines.active()
-            q = self.request.query_params.get("q")
-            if q:
-                pipelines = pipelines.filter(Q(name__icontains=q) | Q(model_name__icontains=q) | Q(slug__icontains=q))
+            pipelines = pipelines.search(self.request.query_params.get("q"))
         return pipelines
 
     def _file(self, request):

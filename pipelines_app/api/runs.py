@@ -94,11 +94,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         runs = PipelineRun.objects.select_related(
             "pipeline", "pipeline_version", "triggered_by", "model_version__model"
         ).prefetch_related("steps")
-        params = self.request.query_params
-        for field, param in (("status", "status"), ("pipeline__slug", "pipeline"), ("trigger", "trigger")):
-            if params.get(param):
-                runs = runs.filter(**{field: params[param]})
-        return runs
+        return runs.filtered(self.request.query_params)
 
     @extend_schema(request=None, responses=RunSerializer)
     @action(detail=True, methods=["post"])

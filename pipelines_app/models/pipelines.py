@@ -44,6 +44,15 @@ class PipelineQuerySet(models.QuerySet):
     def active(self):
         return self.filter(archived_at__isnull=True)
 
+    def search(self, q):
+        """By name, model or slug: the pipelines page and GET /api/v1/pipelines/ share it."""
+        q = (q or "").strip()
+        if not q:
+            return self
+        return self.filter(
+            models.Q(name__icontains=q) | models.Q(model_name__icontains=q) | models.Q(slug__icontains=q)
+        )
+
 
 class PipelineManager(models.Manager.from_queryset(PipelineQuerySet)):
     @retry_on_deadlock

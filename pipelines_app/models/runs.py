@@ -43,6 +43,20 @@ class Trigger(models.TextChoices):
     RERUN = "rerun", "re-run"
 
 
+class PipelineRunQuerySet(models.QuerySet):
+    # The filters the runs page and GET /api/v1/runs/ share: query parameter -> field.
+    FILTERS = {"pipeline": "pipeline__slug", "status": "status", "trigger": "trigger", "who": "triggered_by__username"}
+
+    def filtered(self, params):
+        """Runs matching the filters given in ``params`` (a QueryDict or dict); empty values are ignored."""
+        runs = self
+        for param, field in self.FILTERS.items():
+            value = (params.get(param) or "").strip()
+            if value:
+                runs = runs.filter(**{field: value})
+        return runs
+
+
 class PipelineRun(models.Model):
     """One execution of one pipeline version. The database row is the truth; Celery only carries its id."""
 
@@ -62,6 +76,8 @@ class PipelineRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PipelineRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

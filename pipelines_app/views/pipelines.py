@@ -5,7 +5,6 @@ import difflib
 from django.contrib import messages
 from django.contrib.auth.models import Group
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -60,8 +59,7 @@ def pipeline_list(request):
     if not show_archived:
         pipelines = pipelines.active()
     q = request.GET.get("q", "").strip()
-    if q:
-        pipelines = pipelines.filter(Q(name__icontains=q) | Q(model_name__icontains=q) | Q(slug__icontains=q))
+    pipelines = pipelines.search(q)
     page = Paginator(pipelines.order_by("name"), 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from pipelines_app.engine import runs as engine
 from pipelines_app.models import Pipeline, PipelineRun, RunStatus, Trigger
+from pipelines_app.models.runs import PipelineRunQuerySet
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.spec import PipelineSpec
 from pipelines_app.spec.models import InputsInvalid
@@ -23,20 +24,8 @@ def _get_run(pk):
 @role_required(Role.VIEWER)
 def run_list(request):
     runs = PipelineRun.objects.select_related("pipeline", "pipeline_version", "triggered_by", "model_version__model")
-    filters = {
-        "pipeline": request.GET.get("pipeline", ""),
-        "status": request.GET.get("status", ""),
-        "trigger": request.GET.get("trigger", ""),
-        "who": request.GET.get("who", ""),
-    }
-    if filters["pipeline"]:
-        runs = runs.filter(pipeline__slug=filters["pipeline"])
-    if filters["status"]:
-        runs = runs.filter(status=filters["status"])
-    if filters["trigger"]:
-        runs = runs.filter(trigger=filters["trigger"])
-    if filters["who"]:
-        runs = runs.filter(triggered_by__username=filters["who"])
+    filters = {param: request.GET.get(param, "") for param in PipelineRunQuerySet.FILTERS}
+    runs = runs.filtered(request.GET)
     page = Paginator(runs.order_by("-id"), 30).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

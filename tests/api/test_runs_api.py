@@ -85,3 +85,6 @@ def test_runs_list_filters(editor, pipeline):
     assert client.get("/api/v1/runs/?status=queued").json()["count"] == 1
     assert client.get("/api/v1/runs/?status=failed").json()["count"] == 0
     assert client.get("/api/v1/runs/?pipeline=small").json()["count"] == 1
+    # The same filters as the runs page, who started it included.
+    assert client.get(f"/api/v1/runs/?who={editor.username}").json()["count"] == 1
+    assert client.get("/api/v1/runs/?who=somebody-else").json()["count"] == 0
