@@ -27,3 +27,9 @@ def hop(remaining, sent_at):
     redis.Redis.from_url(settings.REDIS_URL).rpush("bench:hops", now - sent_at)
     if remaining > 1:
         hop.apply_async(args=[remaining - 1, time.time()])
+
+
+@shared_task(name="benchmarks.empty")
+def empty(key):
+    """Bare Celery: an empty task that only counts itself (the burst reference)."""
+    redis.Redis.from_url(settings.REDIS_URL).incr(key)
