@@ -74,7 +74,7 @@ def notify_decision(request):
 
 
 def _approval_url(request):
-    return f"/runs/{request.run_id}/" if request.run_id else "/approvals/"
+    return request.get_absolute_url()
 
 
 def _mail(subject, body, to):

@@ -1,7 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pipelines_app.views import accounts, audit, core, datasets, notifications, pipelines, registry, runs, tokens
+from pipelines_app.views import (
+    accounts,
+    approvals,
+    audit,
+    core,
+    datasets,
+    deployments,
+    notifications,
+    pipelines,
+    registry,
+    runs,
+    tokens,
+)
 
 urlpatterns = [
     path("", core.overview, name="overview"),
@@ -38,5 +50,15 @@ urlpatterns = [
     path("models/", registry.model_list, name="models"),
     path("models/<str:name>/", registry.model_detail, name="model-detail"),
     path("models/<str:name>/v<int:version>/", registry.model_version, name="model-version"),
+    path("models/<str:name>/v<int:version>/promote/", registry.model_version_promote, name="model-version-promote"),
+    path("models/<str:name>/v<int:version>/report/", registry.model_version_report, name="model-version-report"),
+    path("approvals/", approvals.approval_list, name="approvals"),
+    path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
+    path("approvals/<int:pk>/decide/", approvals.approval_decide, name="approval-decide"),
+    path("approvals/<int:pk>/report/", approvals.approval_report, name="approval-report"),
+    path("deployments/", deployments.deployment_list, name="deployments"),
+    path("deployments/environments/", deployments.environment_list, name="environments"),
+    path("deployments/environments/new/", deployments.environment_create, name="environment-create"),
+    path("deployments/environments/<slug:name>/", deployments.environment_edit, name="environment-edit"),
 ]
 urlpatterns += [path(f"{key}/", core.section_view(key), name=key) for key in core.SECTIONS]

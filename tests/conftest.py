@@ -278,3 +278,32 @@ def api_client(user):
     _, raw = ApiToken.objects.issue(user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     return client
+
+
+@pytest.fixture
+def credit_pipeline(editor, demo_dataset, environments):
+    """The demo pipeline from its template (logistic regression, gate, staging, approval, canary to production)."""
+    from pipelines_app.models import Pipeline
+
+    return Pipeline.objects.create_from_yaml((TEMPLATE_DIR / "credit_card_approval.yaml").read_text(), editor)
+
+
+@pytest.fixture
+def run_inline(settings):
+    """Drive a run in this process, step after step, until it waits or ends: the real steps and the real
+    engine bookkeeping, without a worker or broker (for page and rule tests; the worker tests live in
+    tests/engine and tests/reliability)."""
+    from pipelines_app.engine.runs import advance, execute
+    from pipelines_app.models import StepRun
+
+    # The step heartbeat thread would write on a second connection the test transaction cannot share.
+    settings.STEP_HEARTBEAT_S = 3600
+
+    def drive(run):
+        advance(run.pk)
+        while step := StepRun.objects.filter(run=run, status="queued").order_by("position").first():
+            execute(step.pk, step.attempt, host="inline")
+        run.refresh_from_db()
+        return run
+
+    return drive

@@ -8,7 +8,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from pipelines_app.engine import runs as engine
-from pipelines_app.models import ApprovalRequest, ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
+from pipelines_app.models import (
+    ApprovalRequest,
+    Deployment,
+    Environment,
+    ModelVersion,
+    PipelineRun,
+    RegisteredModel,
+    StepRun,
+)
 from pipelines_app.models.approvals import DecisionRefused
 from pipelines_app.permissions import Role
 from pipelines_app.spec.models import InputsInvalid
@@ -157,19 +166,32 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         return ModelVersionSummarySerializer(version).data if version else None
 
 
-class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = RegisteredModelSerializer
-    queryset = RegisteredModel.objects.all()
-    lookup_field = "name"
-    lookup_value_regex = "[^/]+"
+class PromoteSerializer(serializers.Serializer):
+    environment = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Environment.objects.all(),
+        error_messages={"does_not_exist": "No environment is named '{value}'."},
+    )
 
-    @extend_schema(responses=ModelVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def versions(self, request, name=None):
-        model = self.get_object()
-        versions = model.versions.select_related("model", "dataset_version__dataset", "pipeline_version__pipeline")
-        page = self.paginate_queryset(versions)
-        return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
+
+class DeploymentSummarySerializer(serializers.ModelSerializer):
+    environment = serializers.CharField(source="environment.name")
+    model = serializers.CharField(source="model.name")
+    primary_version = serializers.IntegerField(source="primary_version.version", default=None)
+    canary_version = serializers.IntegerField(source="canary_version.version", default=None)
+    shadow_version = serializers.IntegerField(source="shadow_version.version", default=None)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "environment",
+            "model",
+            "primary_version",
+            "canary_version",
+            "canary_percent",
+            "shadow_version",
+            "updated_at",
+        ]
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -207,6 +229,44 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RegisteredModelSerializer
+    queryset = RegisteredModel.objects.all()
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(responses=ModelVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, name=None):
+        model = self.get_object()
+        versions = model.versions.select_related("model", "dataset_version__dataset", "pipeline_version__pipeline")
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
+
+    @extend_schema(request=PromoteSerializer, responses={201: DeploymentSummarySerializer, 202: ApprovalSerializer})
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<version>[0-9]+)/promote")
+    def promote(self, request, name=None, version=None):
+        """Deploy the version to an environment, or open an approval request where the environment is protected
+        (202 with the request; the deploy follows its approval)."""
+        model_version = get_object_or_404(ModelVersion, model=self.get_object(), version=version)
+        body = PromoteSerializer(data=request.data if isinstance(request.data, dict) else {})
+        body.is_valid(raise_exception=True)
+        try:
+            outcome, obj = promote_model_version(model_version, body.validated_data["environment"], request.user)
+        except PromotionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if outcome == "deployed":
+            return Response(
+                {"status": "deployed", "deployment": DeploymentSummarySerializer(obj).data},
+                status=status.HTTP_201_CREATED,
+            )
+        approval = ApprovalRequest.objects.select_related("model_version__model", "requested_by").get(pk=obj.pk)
+        return Response(
+            {"status": "pending_approval", "approval": ApprovalSerializer(approval).data},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -2,6 +2,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from .audit import AuditEvent, retry_on_deadlock
@@ -92,6 +93,14 @@ class ApprovalRequest(models.Model):
     def __str__(self):
         return f"approval {self.pk} ({self.status})"
 
+    def get_absolute_url(self):
+        return reverse("approval-detail", args=[self.pk])
+
+    @property
+    def is_promotion(self):
+        """Asked for from the registry, not by a run's step: approving it deploys."""
+        return self.step_run_id is None
+
     @property
     def requester_id(self):
         return self.requested_by_id
@@ -146,10 +155,9 @@ class ApprovalRequest(models.Model):
         from pipelines_app.notifications import notify_decision
 
         transaction.on_commit(partial(notify_decision, self))
-        if self.step_run_id:
-            from pipelines_app.engine.approvals import resume_step
+        from pipelines_app.engine.approvals import on_decided
 
-            resume_step(self)
+        on_decided(self)
 
 
 class ApprovalDecision(models.Model):

@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -12,13 +13,27 @@ class Environment(models.Model):
     )
     min_approvals = models.PositiveSmallIntegerField(default=0)
     public = models.BooleanField(default=False, help_text="Serving needs no token.")
-    ignore_unknown_columns = models.BooleanField(default=False)
+    ignore_unknown_columns = models.BooleanField(
+        default=False, help_text="Serving ignores columns the model does not know instead of refusing the request."
+    )
+    approval_timeout_hours = models.PositiveIntegerField(
+        default=72, help_text="How long a deploy or promotion request waits for its reviewers."
+    )
+    on_timeout = models.CharField(
+        max_length=10,
+        choices=[("reject", "reject"), ("approve", "approve")],
+        default="reject",
+        help_text="What happens to a request nobody decided in time.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("environment-edit", args=[self.name])
 
     @property
     def protected(self):

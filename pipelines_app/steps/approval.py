@@ -22,6 +22,15 @@ def render_message(template, run):
     return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1).strip(), m.group(0)), template)
 
 
+def _guarded_environment(ctx):
+    """The environment of the first deploy step after this approval: what the reviewers are letting the model into.
+
+    Requests for the same model and environment supersede each other (an approved newer one retires older ones)."""
+    steps = [step for _, step in ctx.spec.steps()]
+    after = [step for step in steps[[s.name for s in steps].index(ctx.step_run.name) + 1 :] if step.type == "deploy"]
+    return after[0].environment if after else ""
+
+
 class ApprovalStep:
     """The run waits (waiting_approval) until reviewers decide; the decision resumes it."""
 
@@ -34,6 +43,7 @@ class ApprovalStep:
             defaults={
                 "run": run,
                 "model_version": run.model_version,
+                "environment": _guarded_environment(ctx),
                 "approver_groups": list(spec.approvers),
                 "min_approvals": spec.min_approvals,
                 "requested_by": run.triggered_by,

@@ -5,66 +5,9 @@ approved approval step of the same run counts when its groups and count
 satisfy them; otherwise this step opens its own request and the run waits.
 """
 
-from django.db import transaction
-from django.utils import timezone
-
+from pipelines_app.engine.deployments import approval_satisfies, deploy_version, open_deploy_request
 from pipelines_app.engine.runs import StepFailed, WaitForApproval
-from pipelines_app.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    AuditEvent,
-    Deployment,
-    DeploymentEvent,
-    Environment,
-)
-from pipelines_app.notifications import notify_reviewers
-
-
-def approval_satisfies(request, environment):
-    return (
-        request.status == ApprovalStatus.APPROVED
-        and request.min_approvals >= environment.min_approvals
-        and set(environment.approver_groups) <= set(request.approver_groups)
-    )
-
-
-def deploy_version(environment, version, actor, strategy="replace", canary_percent=0, run=None):
-    """Make ``version`` serve in ``environment`` (replace, canary or shadow) and record it."""
-    with transaction.atomic():
-        deployment, _ = Deployment.objects.select_for_update().get_or_create(
-            environment=environment, model=version.model
-        )
-        previous = deployment.primary_version
-        if strategy == "canary":
-            deployment.canary_version, deployment.canary_percent = version, canary_percent
-        elif strategy == "shadow":
-            deployment.shadow_version = version
-        else:
-            deployment.primary_version = version
-            deployment.canary_version, deployment.canary_percent = None, 0
-        deployment.updated_at = timezone.now()
-        deployment.save()
-        name = actor if isinstance(actor, str) else actor.get_username()
-        DeploymentEvent.objects.create(
-            deployment=deployment,
-            action=strategy if strategy != "replace" else "deploy",
-            version=version,
-            previous_version=previous,
-            actor_name=name,
-            run=run,
-        )
-        AuditEvent.objects.record(
-            actor,
-            "deployment.deployed",
-            deployment,
-            {
-                "version": version.version,
-                "strategy": strategy,
-                "previous": previous.version if previous else None,
-                "run": run.pk if run else None,
-            },
-        )
-    return deployment
+from pipelines_app.models import ApprovalRequest, ApprovalStatus, Environment
 
 
 class DeployStep:
@@ -81,22 +24,15 @@ class DeployStep:
         if environment.protected:
             earlier = [r for r in ApprovalRequest.objects.filter(run=run) if r.step_run_id != ctx.step_run.pk]
             if not any(approval_satisfies(r, environment) for r in earlier):
-                own, created = ApprovalRequest.objects.get_or_create(
-                    step_run=ctx.step_run,
-                    defaults={
-                        "run": run,
-                        "model_version": version,
-                        "environment": environment.name,
-                        "approver_groups": environment.approver_groups,
-                        "min_approvals": environment.min_approvals,
-                        "requested_by": run.triggered_by,
-                        "message": f"Deploy {version} to {environment.name}?",
-                    },
+                own, _ = open_deploy_request(
+                    environment,
+                    version,
+                    run.triggered_by,
+                    f"Deploy {version} to {environment.name}?",
+                    run,
+                    ctx.step_run,
                 )
                 if own.status != ApprovalStatus.APPROVED:
-                    if created:
-                        notify_reviewers(own)
-                        AuditEvent.objects.record("system", "approval.requested", own, {"run": run.pk})
                     ctx.log(f"{environment.name} is protected: waiting for approval {own.pk}")
                     raise WaitForApproval(own.pk)
         deploy_version(environment, version, "system", spec.strategy, spec.canary_percent or 0, run=run)

@@ -44,16 +44,6 @@ def check_workers(request):
 
 
 SECTIONS = {
-    "approvals": (
-        "Approvals",
-        "Nothing waits for a decision.",
-        "Approval requests from pipeline runs and promotions appear here.",
-    ),
-    "deployments": (
-        "Deployments",
-        "Nothing is deployed yet.",
-        "Approved model versions serving in an environment appear here.",
-    ),
     "monitoring": (
         "Monitoring",
         "No deployed model to monitor yet.",

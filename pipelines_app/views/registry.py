@@ -1,12 +1,18 @@
 """The model registry: models, their versions with metrics and lineage, curves, download, compare."""
 
+from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from pipelines_app.models import RegisteredModel
+from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
+from pipelines_app.engine.evidence import build_evidence
+from pipelines_app.models import Deployment, Environment, RegisteredModel
 from pipelines_app.permissions import Role, has_role, role_required
+from pipelines_app.views.approvals import report_response
 
 KEY_METRICS = ["roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "demographic_parity_difference", "rmse", "r2"]
 
@@ -60,10 +66,16 @@ def model_version(request, name, version):
         for m in rows
         if not isinstance(current.metrics.get(m), dict | list)
     ]
+    serving = Deployment.objects.filter(
+        Q(primary_version=current) | Q(canary_version=current) | Q(shadow_version=current)
+    ).select_related("environment")
     return render(
         request,
         "registry/version.html",
         {
+            "serving": serving,
+            "promote_form": PromoteForm() if has_role(request.user, Role.EDITOR) else None,
+            "approvals": current.approval_requests.select_related("requested_by").order_by("-id")[:10],
             "model": model,
             "v": current,
             "other": other,
@@ -73,3 +85,56 @@ def model_version(request, name, version):
             "evaluation": current.evaluation,
         },
     )
+
+
+class PromoteForm(forms.Form):
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(),
+        to_field_name="name",
+        empty_label=None,
+        error_messages={"invalid_choice": "No environment is named like that."},
+    )
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def model_version_promote(request, name, version):
+    _, versions = _versions(name)
+    current = get_object_or_404(versions, version=version)
+    form = PromoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("environment", ["Choose an environment."])))
+        return _bad_promotion(request, current)
+    environment = form.cleaned_data["environment"]
+    try:
+        outcome, obj = promote_model_version(current, environment, request.user)
+    except PromotionRefused as exc:
+        messages.error(request, str(exc))
+        return _bad_promotion(request, current, status=409)
+    if outcome == "deployed":
+        messages.success(request, f"{current} now serves in {environment.name}.")
+        return redirect(current.get_absolute_url())
+    messages.success(
+        request,
+        f"{environment.name} is protected: approval request #{obj.pk} is open and its reviewers are notified; "
+        "the deploy follows their approval.",
+    )
+    return redirect(obj.get_absolute_url())
+
+
+def _bad_promotion(request, version, status=400):
+    response = model_version(request, version.model.name, version.version)
+    response.status_code = status
+    return response
+
+
+@role_required(Role.VIEWER)
+def model_version_report(request, name, version):
+    _, versions = _versions(name)
+    current = get_object_or_404(versions, version=version)
+    approvals = [
+        {"approval": a, "decisions": list(a.decisions.select_related("user"))}
+        for a in current.approval_requests.select_related("requested_by").order_by("id")
+    ]
+    context = {"evidence": build_evidence(current, "production"), "approvals": approvals}
+    return report_response(request, context, f"{current.model.name}-v{current.version}-report.html")

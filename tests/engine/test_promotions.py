@@ -1,0 +1,114 @@
+"""Promotions from the registry and supersession of stale requests (DESIGN.md §8)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
+from pipelines_app.engine.runs import start_run
+from pipelines_app.models import (
+    ApprovalRequest,
+    AuditEvent,
+    Deployment,
+    DeploymentEvent,
+    Environment,
+    Notification,
+)
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def version(credit_pipeline, run_inline, editor):
+    return run_inline(start_run(credit_pipeline, editor)).model_version
+
+
+def primary(version, environment):
+    deployment = Deployment.objects.filter(model=version.model, environment__name=environment).first()
+    return deployment.primary_version if deployment else None
+
+
+def test_promoting_to_an_open_environment_deploys_at_once(version, editor):
+    dev = Environment.objects.create(name="dev")
+    outcome, deployment = promote_model_version(version, dev, editor)
+    assert outcome == "deployed" and primary(version, "dev") == version
+    event = DeploymentEvent.objects.get(deployment=deployment)
+    assert (event.action, event.actor_name) == ("deploy", editor.username)
+    assert AuditEvent.objects.filter(verb="deployment.deployed", actor_name=editor.username).exists()
+
+
+def test_promoting_to_a_protected_environment_waits_for_approval_then_deploys_once(
+    version, editor, reviewer, django_capture_on_commit_callbacks
+):
+    production = Environment.objects.get(name="production")
+    production.approval_timeout_hours = 5
+    production.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome, request = promote_model_version(version, production, editor)
+    assert outcome == "pending" and primary(version, "production") is None
+    assert request.requested_by == editor and request.is_promotion
+    assert request.approver_groups == ["reviewers"] and request.environment == "production"
+    assert timedelta(hours=4, minutes=59) < request.deadline - timezone.now() <= timedelta(hours=5)
+    assert Notification.objects.filter(user=reviewer, url=request.get_absolute_url()).exists()
+    # Asking again does not open a second request.
+    assert promote_model_version(version, production, editor) == ("pending", request)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert request.decide(reviewer, True, "fine") == "approved"
+    assert primary(version, "production") == version
+    assert DeploymentEvent.objects.filter(deployment__environment=production).count() == 1
+    assert "approved" in mail.outbox[-1].subject and mail.outbox[-1].to == [editor.email]
+
+
+def test_the_promoter_cannot_approve_their_own_promotion(version, editor):
+    reviewer_too = make_user("both", "reviewer")
+    _, request = promote_model_version(version, Environment.objects.get(name="production"), reviewer_too)
+    assert "four-eyes" in request.why_not(reviewer_too)
+
+
+def test_a_promotion_rejected_deploys_nothing(version, editor, reviewer):
+    _, request = promote_model_version(version, Environment.objects.get(name="production"), editor)
+    assert request.decide(reviewer, False, "fairness too close to the limit") == "rejected"
+    assert primary(version, "production") is None
+
+
+def test_a_timed_out_promotion_with_on_timeout_approve_deploys(version, editor):
+    production = Environment.objects.get(name="production")
+    production.on_timeout = "approve"
+    production.save()
+    _, request = promote_model_version(version, production, editor)
+    ApprovalRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    assert ApprovalRequest.objects.expire_due() == 1
+    assert primary(version, "production") == version
+    assert DeploymentEvent.objects.get(deployment__environment=production).actor_name == editor.username
+
+
+def test_promoting_the_version_already_serving_is_refused(version, editor):
+    staging = Environment.objects.get(name="staging")  # the demo run deployed it there already
+    with pytest.raises(PromotionRefused, match="already serves"):
+        promote_model_version(version, staging, editor)
+
+
+def test_approving_a_newer_run_supersedes_older_pending_requests(credit_pipeline, run_inline, editor, reviewer):
+    older_run = run_inline(start_run(credit_pipeline, editor))
+    newer_run = run_inline(start_run(credit_pipeline, editor, {"max_iter": 2000}))
+    older = ApprovalRequest.objects.get(run=older_run)
+    newer = ApprovalRequest.objects.get(run=newer_run)
+    assert older.environment == newer.environment == "production"
+    assert newer.model_version.version > older.model_version.version
+    assert newer.decide(reviewer, True, "the newer one") == "approved"
+    older.refresh_from_db()
+    assert older.status == "superseded" and older.decided_at is not None
+    event = AuditEvent.objects.get(verb="approval.superseded")
+    assert event.object_id == str(older.pk) and event.payload["by"] == newer.pk
+    assert "superseded" in older.why_not(reviewer)
+    run_inline(older_run)
+    assert older_run.status == "rejected" and "superseded" in older_run.error
+
+
+def test_approving_an_older_request_leaves_newer_ones_pending(credit_pipeline, run_inline, editor, reviewer):
+    older = ApprovalRequest.objects.get(run=run_inline(start_run(credit_pipeline, editor)))
+    newer = ApprovalRequest.objects.get(run=run_inline(start_run(credit_pipeline, editor)))
+    older.decide(reviewer, True, "")
+    newer.refresh_from_db()
+    assert newer.status == "pending"
