@@ -31,6 +31,9 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
             environment=environment, model=version.model
         )
         previous = deployment.primary_version
+        if previous is None:
+            # Nothing serves yet: a canary or shadow would have no primary to share traffic with.
+            strategy = "replace"
         if strategy == "canary":
             deployment.canary_version, deployment.canary_percent = version, canary_percent
         elif strategy == "shadow":

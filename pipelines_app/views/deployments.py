@@ -2,9 +2,10 @@
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 
 from pipelines_app.models import AuditEvent, Deployment, DeploymentEvent, Environment
@@ -65,11 +66,17 @@ class EnvironmentForm(forms.ModelForm):
         if needed and not groups:
             self.add_error("approver_groups", "Name the groups whose members approve, or set min approvals to 0.")
         if groups and needed:
-            people = Group.objects.filter(name__in=groups, user__is_active=True).values("user").distinct().count()
+            people = (
+                get_user_model()
+                .objects.filter(is_active=True)
+                .filter(Q(groups__name__in=groups) | Q(is_superuser=True))
+                .distinct()
+                .count()
+            )
             if people < needed:
                 self.add_error(
                     "min_approvals",
-                    f"Only {people} active user{'s' if people != 1 else ''} in {', '.join(groups)}: "
+                    f"Only {people} active user{'s' if people != 1 else ''} may approve for {', '.join(groups)}: "
                     f"{needed} distinct approvals could never be reached.",
                 )
         if data.get("approval_timeout_hours") is not None and data["approval_timeout_hours"] < 1:

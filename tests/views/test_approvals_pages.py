@@ -1,0 +1,146 @@
+"""The approvals inbox, the evidence page with its decision form, and the downloadable report."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+
+from pipelines_app.engine.deployments import deploy_version
+from pipelines_app.engine.runs import start_run
+from pipelines_app.models import ApprovalDecision, ApprovalRequest, Environment
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def waiting(credit_pipeline, run_inline, editor):
+    """A run of the demo pipeline waiting for production's approval, with v1 serving in production."""
+    first = run_inline(start_run(credit_pipeline, editor)).model_version
+    deploy_version(Environment.objects.get(name="production"), first, "system")
+    ApprovalRequest.objects.all().delete()
+    run = run_inline(start_run(credit_pipeline, editor, {"max_iter": 500}))
+    assert run.status == "waiting_approval"
+    return ApprovalRequest.objects.get(run=run)
+
+
+def test_the_evidence_page_shows_candidate_against_production(client_for, reviewer, waiting):
+    page = client_for(reviewer).get(waiting.get_absolute_url())
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Candidate v2 against v1, serving in production" in text
+    row = re.search(r"<th scope=\"row\">roc_auc.*?</tr>", text, re.S).group(0)
+    assert re.search(r'class="delta (better|worse|same)"', row)
+    for chart in ("evidence-roc", "evidence-pr", "evidence-confusion-candidate", "evidence-confusion-current"):
+        assert f'id="{chart}"' in text
+    assert "<code>demographic_parity_difference &lt;= 0.2</code>" in text  # the gate's fairness limit
+    assert "roc_auc &gt;= production.roc_auc - 0.01" in text  # gate rule by rule
+    assert "suspected leakage" in text and "share" in text
+    version = waiting.model_version
+    assert version.dataset_version.sha256[:16] in text and version.pipeline_version.get_absolute_url() in text
+    assert "Already live in staging" in text
+    assert 'name="decision" value="approve"' in text
+    assert "left, then reject" in text
+
+
+def test_a_first_model_has_nothing_to_compare_with(client_for, reviewer, credit_pipeline, run_inline, editor):
+    run = run_inline(start_run(credit_pipeline, editor))
+    text = client_for(reviewer).get(ApprovalRequest.objects.get(run=run).get_absolute_url()).content.decode()
+    assert "No production model yet" in text
+    assert 'id="evidence-confusion-current"' not in text
+
+
+def test_the_requester_sees_why_there_is_no_button(client_for, editor, waiting):
+    editor.groups.add(Group.objects.get(name="reviewers"))
+    text = client_for(editor).get(waiting.get_absolute_url()).content.decode()
+    assert "four-eyes" in text
+    assert 'value="approve"' not in text
+
+
+def test_a_viewer_is_told_who_may_decide(client_for, viewer, waiting):
+    text = client_for(viewer).get(waiting.get_absolute_url()).content.decode()
+    assert "Only members of reviewers may decide" in text and 'value="approve"' not in text
+
+
+def test_approving_in_the_form_records_the_decision(client_for, reviewer, waiting):
+    response = client_for(reviewer).post(
+        f"/approvals/{waiting.pk}/decide/", {"decision": "approve", "comment": "metrics hold up"}, follow=True
+    )
+    assert response.status_code == 200
+    waiting.refresh_from_db()
+    assert waiting.status == "approved"
+    text = response.content.decode()
+    assert "request is approved" in text, text[:3000]
+    assert "metrics hold up" in text and "already approved" in text
+
+
+def test_rejecting_without_a_comment_is_400_and_records_nothing(client_for, reviewer, waiting):
+    response = client_for(reviewer).post(f"/approvals/{waiting.pk}/decide/", {"decision": "reject", "comment": " "})
+    assert response.status_code == 400
+    assert "A rejection needs a comment" in response.content.decode()
+    assert not ApprovalDecision.objects.exists()
+    waiting.refresh_from_db()
+    assert waiting.status == "pending"
+
+
+@pytest.mark.parametrize("body", [{}, {"decision": "maybe"}, {"decision": "approve", "comment": "x" * 5001}])
+def test_a_malformed_decision_is_400(client_for, reviewer, waiting, body):
+    assert client_for(reviewer).post(f"/approvals/{waiting.pk}/decide/", body).status_code == 400
+    assert not ApprovalDecision.objects.exists()
+
+
+def test_a_decision_refused_by_the_rules_answers_with_its_status(client_for, editor, viewer, reviewer, waiting):
+    assert client_for(viewer).post(f"/approvals/{waiting.pk}/decide/", {"decision": "approve"}).status_code == 403
+    waiting.decide(reviewer, True, "")
+    late = client_for(make_user("rob-reviewer", "reviewer")).post(
+        f"/approvals/{waiting.pk}/decide/", {"decision": "approve"}
+    )
+    assert late.status_code == 409 and "already approved" in late.content.decode()
+
+
+def test_deciding_needs_post(client_for, reviewer, waiting):
+    assert client_for(reviewer).get(f"/approvals/{waiting.pk}/decide/").status_code == 405
+
+
+def test_an_unknown_request_is_404(client_for, reviewer, db):
+    assert client_for(reviewer).get("/approvals/999/").status_code == 404
+
+
+def test_the_inbox_puts_what_waits_for_me_first(client_for, reviewer, editor, waiting, django_assert_max_num_queries):
+    ApprovalRequest.objects.create(approver_groups=["admins"], min_approvals=1, message="Not for reviewers")
+    client = client_for(reviewer)
+    with django_assert_max_num_queries(20):
+        text = client.get("/approvals/").content.decode()
+    mine, everything = text.split('id="all-heading"')
+    assert waiting.message in mine and "Not for reviewers" not in mine
+    assert "Not for reviewers" in everything
+    editor_text = client_for(editor).get("/approvals/").content.decode()
+    assert "Nothing waits for your decision." in editor_text
+
+
+def test_the_inbox_filters(client_for, viewer, waiting):
+    assert waiting.message in client_for(viewer).get("/approvals/?status=pending").content.decode()
+    assert "No request matches these filters." in client_for(viewer).get("/approvals/?status=rejected").content.decode()
+    assert "No request matches" in client_for(viewer).get("/approvals/?model=other").content.decode()
+
+
+def test_an_empty_inbox_says_where_requests_come_from(client_for, viewer, db):
+    text = client_for(viewer).get("/approvals/").content.decode()
+    assert "No approval requests yet." in text
+
+
+def test_the_report_is_one_self_contained_html_file(client_for, reviewer, waiting):
+    waiting.decide(reviewer, True, "signed off")
+    response = client_for(reviewer).get(f"/approvals/{waiting.pk}/report/")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"] and ".html" in response["Content-Disposition"]
+    html = response.content.decode()
+    assert "<script src=" not in html and '<link rel="stylesheet"' not in html  # nothing to fetch
+    assert "Plotly" in html and "evidence-data" in html and "signed off" in html
+    assert "Candidate v2 against v1" in html
+
+
+def test_each_model_version_has_its_report(client_for, viewer, waiting):
+    version = waiting.model_version
+    response = client_for(viewer).get(f"/models/{version.model.name}/v{version.version}/report/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Approval request #{waiting.pk}" in html and "<script src=" not in html
