@@ -35,7 +35,7 @@
       var cm = data[s[0]].confusion_matrix;
       if (!cm || !cm.matrix) return;
       plot("evidence-confusion-" + s[0], [{type: "heatmap", z: cm.matrix, x: cm.labels, y: cm.labels,
-        colorscale: "Blues", showscale: false, texttemplate: "%{z}"}],
+        colorscale: "Blues", reversescale: true, showscale: false, texttemplate: "%{z}"}],
         Object.assign(layout("Confusion matrix, " + name(s[0]), "predicted", "actual"),
           {yaxis: {autorange: "reversed", title: {text: "actual"}}}));
     });
