@@ -8,7 +8,15 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
-from pipelines_app.models import ApprovalDecision, ApprovalRequest, AuditEvent
+from pipelines_app.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    AuditEvent,
+    Deployment,
+    DeploymentEvent,
+    ModelVersion,
+    RegisteredModel,
+)
 from pipelines_app.models.approvals import DecisionRefused
 from tests.conftest import api_client, make_user
 
@@ -92,11 +100,20 @@ def test_api_decisions_speak_http(request_, editor, reviewer, viewer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_at_the_same_instant_give_one_outcome(editor, reviewer):
+def test_two_reviewers_at_the_same_instant_give_one_outcome_and_one_deployment(editor, reviewer, environments):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is tested: run with DATABASE_URL pointing at PostgreSQL (CI does)")
     other = make_user("rob-reviewer", "reviewer")
-    req = ApprovalRequest.objects.create(approver_groups=["reviewers"], min_approvals=1, requested_by=editor)
+    # A promotion: its approval deploys, so a double approval would deploy twice.
+    model = RegisteredModel.objects.create(name="raced")
+    version = ModelVersion.objects.create(model=model, version=1, artifact="models/raced/v1.skops", sha256="0" * 64)
+    req = ApprovalRequest.objects.create(
+        approver_groups=["reviewers"],
+        min_approvals=1,
+        requested_by=editor,
+        model_version=version,
+        environment="production",
+    )
     barrier = threading.Barrier(2)
     results = []
 
@@ -116,6 +133,8 @@ def test_two_reviewers_at_the_same_instant_give_one_outcome(editor, reviewer):
         t.join()
     assert sorted(map(str, results)) == ["409", "approved"]
     assert ApprovalDecision.objects.filter(request=req).count() == 1
+    assert DeploymentEvent.objects.filter(deployment__environment__name="production").count() == 1
+    assert Deployment.objects.get(environment__name="production").primary_version == version
 
 
 def test_the_badge_counts_what_waits_for_this_reviewer(request_, client_for, reviewer, editor, viewer):
