@@ -242,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipelines_app.tasks.reap_steps",
         "schedule": 15.0,
     },
+    "drain-prediction-logs": {
+        "task": "pipelines_app.tasks.drain_prediction_logs",
+        "schedule": float(env("PREDICTION_LOG_DRAIN_S", "2")),
+        "options": {"queue": "monitoring", "expires": 10},
+    },
     "prune-worker-heartbeats": {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),
@@ -290,6 +295,10 @@ try:
     PIPELINE_STEP_TYPES = json.loads(env("PIPELINE_STEP_TYPES", "{}"))
 except ValueError:
     raise ImproperlyConfigured("PIPELINE_STEP_TYPES must be a JSON object of name: dotted path") from None
+
+# Serving: the largest scoring request body (bytes; larger gets 413) and the most rows scored per request.
+SERVING_MAX_BYTES = env_int("SERVING_MAX_BYTES", 5 * 1024 * 1024)
+SERVING_MAX_ROWS = env_int("SERVING_MAX_ROWS", 10_000)
 
 # The engine: a running step's heartbeat period, and how old a heartbeat may get before the reaper
 # decides the worker died and re-queues the step.

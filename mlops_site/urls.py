@@ -2,11 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from pipelines_app.views import serving
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("pipelines_app.api.urls")),
+    # MLflow's scoring paths, without a trailing slash (an MLflow client posts to .../invocations).
+    path("serve/<str:model>/<slug:environment>/invocations", serving.invocations, name="serve-invocations"),
+    path("serve/<str:model>/<slug:environment>/ping", serving.ping, name="serve-ping"),
+    path("serve/<str:model>/<slug:environment>/version", serving.version, name="serve-version"),
     path("", include("pipelines_app.urls")),
 ]
 

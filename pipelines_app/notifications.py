@@ -134,3 +134,13 @@ def notify_run_event(run_id, status):
     except Exception:  # noqa: BLE001  (a mail server problem must not change the run)
         log.exception("could not send the notification for run %s", run.pk)
         return 0
+
+
+def notify_admins(text, obj=None):
+    """Something an admin must look at (a model file that failed its check): in-app and by e-mail."""
+    users = group_members(["group:admins"])
+    url = obj.get_absolute_url() if obj is not None and hasattr(obj, "get_absolute_url") else ""
+    Notification.objects.notify(users, text, url)
+    emails = sorted({u.email for u in users if u.email})
+    if emails:
+        _mail(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", emails)

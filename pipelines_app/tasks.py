@@ -83,3 +83,11 @@ def expire_approvals():
     from pipelines_app.models import ApprovalRequest
 
     return ApprovalRequest.objects.expire_due()
+
+
+@shared_task
+def drain_prediction_logs():
+    """Periodic (beat, monitoring queue): move buffered prediction logs into the database in bulk."""
+    from pipelines_app.serving.prediction_log import drain
+
+    return drain()

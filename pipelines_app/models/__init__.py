@@ -9,6 +9,7 @@ from .notifications import Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
 from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
+from .serving import Feedback, PredictionLog
 from .system import WorkerHeartbeat
 
 __all__ = [
@@ -22,11 +23,13 @@ __all__ = [
     "Deployment",
     "DeploymentEvent",
     "Environment",
+    "Feedback",
     "ModelVersion",
     "Notification",
     "Pipeline",
     "PipelineRun",
     "PipelineVersion",
+    "PredictionLog",
     "RegisteredModel",
     "RunStatus",
     "StepRun",

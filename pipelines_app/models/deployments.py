@@ -56,6 +56,9 @@ class Deployment(models.Model):
         "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(default=timezone.now)
+    logs_lost = models.PositiveIntegerField(
+        default=0, help_text="Prediction logs that neither the buffer nor the database could take."
+    )
 
     class Meta:
         ordering = ["environment", "model"]

@@ -1,0 +1,1 @@
+"""Serving models over HTTP: routing, loading, scoring, checks and prediction logging."""

@@ -1,0 +1,215 @@
+"""A row-wise numpy scorer compiled from a fitted pipeline, used only where it provably equals scikit-learn.
+
+scikit-learn's ``predict_proba`` on a one-row DataFrame spends most of its time in pandas and input
+validation, not in arithmetic. At load time ``compile_scorer`` reads the fitted preprocessing (median and
+most-frequent imputers, standard scaler, one-hot encoder with unknown categories ignored and infrequent ones
+grouped) and, for linear models, the coefficients, into plain arrays and dictionaries. ``verify`` then scores a
+sample both ways and the fast scorer is used only when every number agrees to 1e-9; anything it does not know
+returns None, and the caller keeps the scikit-learn pipeline.
+
+Input rows are already typed (``typing.type_rows``): numeric values are floats with NaN for missing,
+categorical values are text or NaN, exactly what ``ml.datasets.apply_schema`` gives the training code.
+
+No Django here: it is unit-tested alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+TOLERANCE = 1e-9
+
+
+class FastScorer:
+    """Encodes typed rows like the fitted ColumnTransformer and scores them like the fitted estimator."""
+
+    path = "fast"
+
+    def __init__(self, numeric, categorical, width, estimator, linear):
+        self.numeric = numeric  # [(column, fill, mean, scale)] in output order
+        self.categorical = categorical  # [(column, fill, {category: output index}, infrequent index or None)]
+        self.width = width
+        self.estimator = estimator
+        self.linear = linear  # (coef, intercept) for a binary logistic regression, else None
+
+    def encode(self, columns: dict[str, list], n: int) -> np.ndarray:
+        out = np.zeros((n, self.width))
+        for index, (name, fill, mean, scale) in enumerate(self.numeric):
+            values = columns[name]
+            for row in range(n):
+                value = values[row]
+                if value != value:  # NaN
+                    value = fill
+                out[row, index] = (value - mean) / scale
+        for name, fill, positions, infrequent in self.categorical:
+            values = columns[name]
+            for row in range(n):
+                value = values[row]
+                if not isinstance(value, str):  # NaN: missing
+                    value = fill
+                position = positions.get(value, infrequent)
+                if position is not None:
+                    out[row, position] = 1.0
+        return out
+
+    def predict_proba(self, columns: dict[str, list], n: int) -> np.ndarray:
+        encoded = self.encode(columns, n)
+        if self.linear is not None:
+            coef, intercept = self.linear
+            z = encoded @ coef + intercept
+            positive = np.array([_sigmoid(v) for v in z])
+            return np.column_stack([1.0 - positive, positive])
+        return self.estimator.predict_proba(encoded)
+
+    def predict(self, columns: dict[str, list], n: int) -> np.ndarray:
+        return self.estimator.predict(self.encode(columns, n))
+
+
+def _sigmoid(z: float) -> float:
+    # The same formula as scipy's expit (used by scikit-learn), without an array round trip.
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+class SklearnScorer:
+    """The fitted pipeline itself, fed a DataFrame: always right, slower."""
+
+    path = "sklearn"
+
+    def __init__(self, pipeline, kinds: dict[str, str]):
+        self.pipeline = pipeline
+        self.kinds = kinds  # feature → "numeric" / "categorical", in the order training used
+
+    def _frame(self, columns, n):
+        return pd.DataFrame(
+            {
+                name: pd.Series(columns[name], dtype="float64" if kind == "numeric" else "str")
+                for name, kind in self.kinds.items()
+            }
+        )
+
+    def predict_proba(self, columns, n):
+        return self.pipeline.predict_proba(self._frame(columns, n))
+
+    def predict(self, columns, n):
+        return self.pipeline.predict(self._frame(columns, n))
+
+
+def compile_scorer(pipeline) -> FastScorer | None:
+    """The fast scorer for ``pipeline``, or None when it holds anything this module does not reproduce."""
+    if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2:
+        return None
+    preprocess, estimator = pipeline.steps[0][1], pipeline.steps[1][1]
+    if not isinstance(preprocess, ColumnTransformer) or preprocess.remainder != "drop":
+        return None
+    numeric, categorical, offset = [], [], 0
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "remainder" or transformer == "drop" or len(columns) == 0:
+            continue
+        steps = dict(transformer.steps) if isinstance(transformer, Pipeline) else None
+        if steps is None:
+            return None
+        imputer, scaler, encoder = steps.get("impute"), steps.get("scale"), steps.get("onehot")
+        if not isinstance(imputer, SimpleImputer) or len(steps) != 2:
+            return None
+        if scaler is not None and isinstance(scaler, StandardScaler):
+            for j, column in enumerate(columns):
+                mean = scaler.mean_[j] if scaler.with_mean else 0.0
+                scale = scaler.scale_[j] if scaler.with_std else 1.0
+                numeric.append((column, float(imputer.statistics_[j]), float(mean), float(scale)))
+            offset += len(columns)
+        elif encoder is not None and isinstance(encoder, OneHotEncoder):
+            if encoder.drop is not None or encoder.handle_unknown not in ("ignore", "infrequent_if_exist"):
+                return None
+            blocks = _onehot_blocks(encoder, offset)
+            if blocks is None:
+                return None
+            for j, column in enumerate(columns):
+                positions, infrequent = blocks[j]
+                categorical.append((column, str(imputer.statistics_[j]), positions, infrequent))
+            offset += sum(encoder._n_features_outs)
+        else:
+            return None
+    linear = None
+    if isinstance(estimator, LogisticRegression) and len(estimator.classes_) == 2:
+        linear = (estimator.coef_[0].astype(float), float(estimator.intercept_[0]))
+    elif not hasattr(estimator, "predict"):
+        return None
+    # The fast scorer fills one dense matrix in the transformer's output order.
+    order = [c[0] for c in numeric] + [c[0] for c in categorical]
+    expected = [c for name, _, cols in preprocess.transformers_ if name != "remainder" for c in cols]
+    if order != list(expected):
+        return None
+    return FastScorer(numeric, categorical, offset, estimator, linear)
+
+
+def _onehot_blocks(encoder, offset):
+    """For each input column: {category: output index} and the output index of its infrequent group."""
+    sizes = getattr(encoder, "_n_features_outs", None)
+    if sizes is None:
+        return None
+    infrequent_lists = getattr(encoder, "infrequent_categories_", [None] * len(encoder.categories_))
+    blocks, start = [], offset
+    for j, categories in enumerate(encoder.categories_):
+        infrequent = set(infrequent_lists[j]) if infrequent_lists[j] is not None else set()
+        frequent = [c for c in categories if c not in infrequent]
+        positions = {str(c): start + i for i, c in enumerate(frequent) if isinstance(c, str)}
+        if len(positions) != len(frequent):
+            return None  # a non-text category: this module only knows the text categories training produces
+        group = start + len(frequent) if infrequent else None
+        for c in infrequent:
+            positions[str(c)] = group
+        if len(frequent) + (1 if infrequent else 0) != sizes[j]:
+            return None
+        blocks.append((positions, group))
+        start += sizes[j]
+    return blocks
+
+
+def verify(fast: FastScorer, pipeline, kinds: dict[str, str], columns: dict[str, list], n: int) -> str:
+    """Empty when the fast scorer equals the pipeline on these rows, else what differs."""
+    slow = SklearnScorer(pipeline, kinds)
+    try:
+        dense = pipeline.steps[0][1].transform(slow._frame(columns, n))
+        dense = dense.toarray() if hasattr(dense, "toarray") else np.asarray(dense)
+        encoded = fast.encode(columns, n)
+        if dense.shape != encoded.shape or not np.allclose(dense, encoded, rtol=0, atol=TOLERANCE):
+            return "the encoded rows differ from scikit-learn's"
+        if hasattr(pipeline, "predict_proba"):
+            if not np.allclose(fast.predict_proba(columns, n), slow.predict_proba(columns, n), rtol=0, atol=TOLERANCE):
+                return "the probabilities differ from scikit-learn's"
+        elif not np.allclose(fast.predict(columns, n), slow.predict(columns, n), rtol=0, atol=TOLERANCE):
+            return "the predictions differ from scikit-learn's"
+    except Exception as exc:  # noqa: BLE001  (any failure means: do not use the fast path)
+        return f"the check failed: {exc}"
+    return ""
+
+
+def sample_rows(feature_schema: list[dict], n: int = 200, seed: int = 0) -> dict[str, list]:
+    """Typed rows spread over the training ranges and categories, with missing values and unknown categories."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for entry in feature_schema:
+        if entry["kind"] == "numeric":
+            low = entry.get("min") if entry.get("min") is not None else 0.0
+            high = entry.get("max") if entry.get("max") is not None else 1.0
+            values = rng.uniform(low - 0.1 * abs(high - low) - 1, high + 0.1 * abs(high - low) + 1, n).tolist()
+            for row in rng.choice(n, size=max(1, n // 10), replace=False):
+                values[row] = float("nan")
+        else:
+            known = list(entry.get("categories") or []) + ["never-seen-in-training"]
+            values = [known[i] for i in rng.integers(0, len(known), n)]
+            for row in rng.choice(n, size=max(1, n // 10), replace=False):
+                values[row] = float("nan")
+        columns[entry["name"]] = values
+    return columns

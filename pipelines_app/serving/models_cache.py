@@ -1,0 +1,191 @@
+"""Which version answers a request, and the loaded models, cached per process.
+
+Models are loaded once per process, keyed by version and SHA-256, after ``ml.artifacts.load_model`` has checked
+the digest and the trusted types. Routes (deployment → primary, canary, shadow) are re-read from the database
+at most once a second, so a new deployment or a rollback reaches every web process within about a second,
+without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines_app.ml.artifacts import ArtifactIntegrityError, load_model
+from pipelines_app.serving import fastpath
+
+log = logging.getLogger(__name__)
+ROUTE_TTL_S = 1.0
+_lock = threading.Lock()
+_models: dict[tuple[int, str], LoadedModel] = {}
+_routes: dict[tuple[str, str], tuple[float, Route | None]] = {}
+_refused: dict[tuple[int, str], str] = {}
+
+
+class ModelUnavailable(Exception):
+    """The deployed version cannot be served (its file is missing, changed or untrusted); the message says why."""
+
+
+@dataclass
+class LoadedModel:
+    version_id: int
+    version: int
+    sha256: str
+    task: str
+    features: list[str]
+    feature_schema: list[dict]
+    kinds: dict[str, str]
+    classes: list[str]
+    positive_index: int | None
+    scorer: object
+    fast_problem: str
+
+    @property
+    def scoring_path(self):
+        return self.scorer.path
+
+    def score(self, columns, n):
+        """(predictions, positive-class probabilities or per-class dicts or None)."""
+        if self.task == "regression":
+            return [float(v) for v in self.scorer.predict(columns, n)], None
+        proba = self.scorer.predict_proba(columns, n)
+        picks = np.argmax(proba, axis=1)
+        predictions = [self.classes[i] for i in picks]
+        if self.positive_index is not None:
+            return predictions, [float(p) for p in proba[:, self.positive_index]]
+        return predictions, [{c: float(p) for c, p in zip(self.classes, row, strict=True)} for row in proba]
+
+
+@dataclass
+class Route:
+    deployment_id: int
+    model: str
+    environment: str
+    public: bool
+    ignore_unknown: bool
+    primary: object  # ModelVersion rows (not loaded models): loading happens on first use
+    canary: object
+    canary_percent: int
+    shadow: object
+
+
+def load(version) -> LoadedModel:
+    """The loaded model for a ModelVersion row; raises ``ModelUnavailable`` when it may not be served."""
+    key = (version.pk, version.sha256)
+    loaded = _models.get(key)
+    if loaded is not None:
+        return loaded
+    if key in _refused:
+        raise ModelUnavailable(_refused[key])
+    with _lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            loaded = _load(version)
+            _models[key] = loaded
+    return loaded
+
+
+def _load(version) -> LoadedModel:
+    key = (version.pk, version.sha256)
+    try:
+        with version.artifact.open("rb") as f:
+            data = f.read()
+        pipeline = load_model(data, version.sha256)
+    except (ArtifactIntegrityError, OSError, ValueError) as exc:
+        _refused[key] = f"{version} cannot be served: {exc}"
+        _raise_alert(version, str(exc))
+        raise ModelUnavailable(_refused[key]) from exc
+    kinds = {entry["name"]: entry["kind"] for entry in version.feature_schema}
+    classes = [str(c) for c in getattr(pipeline, "classes_", [])]
+    positive = (version.target_info or {}).get("positive_label")
+    positive_index = classes.index(positive) if positive in classes and len(classes) == 2 else None
+    scorer, problem = fastpath.SklearnScorer(pipeline, kinds), "not compiled"
+    fast = fastpath.compile_scorer(pipeline)
+    if fast is None:
+        problem = "the pipeline holds a step the fast path does not reproduce"
+    else:
+        sample = fastpath.sample_rows(version.feature_schema)
+        problem = fastpath.verify(fast, pipeline, kinds, sample, len(next(iter(sample.values()), [])))
+        if not problem:
+            scorer = fast
+    if problem:
+        log.info("%s is scored by scikit-learn: %s", version, problem)
+    return LoadedModel(
+        version_id=version.pk,
+        version=version.version,
+        sha256=version.sha256,
+        task=version.task,
+        features=list(kinds),
+        feature_schema=version.feature_schema,
+        kinds=kinds,
+        classes=classes,
+        positive_index=positive_index,
+        scorer=scorer,
+        fast_problem=problem,
+    )
+
+
+def _raise_alert(version, reason):
+    """A model file that fails its check is a security event: audited and sent to the admins, once per process."""
+    from pipelines_app.models import AuditEvent
+    from pipelines_app.notifications import notify_admins
+
+    try:
+        AuditEvent.objects.record(
+            "system", "serving.model_refused", version, {"sha256": version.sha256, "reason": reason[:500]}
+        )
+        notify_admins(f"Serving refused {version}: its model file failed the integrity check.", version)
+    except Exception:  # noqa: BLE001  (the refusal stands even when the alert cannot be recorded)
+        log.exception("could not record the refusal of %s", version)
+
+
+def route(model_name: str, environment: str) -> Route | None:
+    """The deployment serving ``model_name`` in ``environment``, re-read at most once a second."""
+    key = (model_name, environment)
+    now = time.monotonic()
+    cached = _routes.get(key)
+    if cached is not None and now - cached[0] < ROUTE_TTL_S:
+        return cached[1]
+    from pipelines_app.models import Deployment
+
+    deployment = (
+        Deployment.objects.filter(model__name=model_name, environment__name=environment)
+        .select_related("environment", "primary_version", "canary_version", "shadow_version")
+        .first()
+    )
+    found = None
+    if deployment is not None and deployment.primary_version is not None:
+        found = Route(
+            deployment_id=deployment.pk,
+            model=model_name,
+            environment=environment,
+            public=deployment.environment.public,
+            ignore_unknown=deployment.environment.ignore_unknown_columns,
+            primary=deployment.primary_version,
+            canary=deployment.canary_version,
+            canary_percent=deployment.canary_percent if deployment.canary_version else 0,
+            shadow=deployment.shadow_version,
+        )
+    _routes[key] = (now, found)
+    return found
+
+
+def goes_to_canary(request_id: str, percent: int) -> bool:
+    """A stable split: the same request id always lands on the same side."""
+    if percent <= 0:
+        return False
+    bucket = int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=4).digest(), "big") % 10_000
+    return bucket < percent * 100
+
+
+def forget():
+    """Drop every cached route and model (tests; a process that must re-read at once)."""
+    with _lock:
+        _models.clear()
+        _routes.clear()
+        _refused.clear()

@@ -1,0 +1,25 @@
+import pytest
+
+from pipelines_app.engine.runs import start_run
+from pipelines_app.serving import models_cache
+from pipelines_app.views import serving
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    models_cache.forget()
+    serving._tokens.clear()
+    yield
+    models_cache.forget()
+
+
+@pytest.fixture
+def deployed(credit_pipeline, run_inline, editor, redis_url):
+    """The demo model trained in this process and serving in staging (the run's open deploy step)."""
+    import redis
+
+    from pipelines_app.serving.prediction_log import BUFFER_KEY
+
+    redis.Redis.from_url(redis_url).delete(BUFFER_KEY)
+    run = run_inline(start_run(credit_pipeline, editor))
+    return run.model_version

@@ -1,0 +1,205 @@
+"""POST /serve/<model>/<environment>/invocations in every MLflow format, and every bad input as a clear 4xx."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from pipelines_app.models import ApiToken, Environment, PredictionLog
+from pipelines_app.serving.prediction_log import drain
+from tests.conftest import DEMO_CSV
+
+URL = "/serve/credit-card-approval/staging/invocations"
+
+
+@pytest.fixture
+def token(editor):
+    return ApiToken.objects.issue(editor)[1]
+
+
+@pytest.fixture
+def rows():
+    with open(DEMO_CSV) as f:
+        records = list(csv.DictReader(f))[:5]
+    features = [c for c in records[0] if c not in ("card", "share", "expenditure")]
+    return features, [{c: r[c] for c in features} for r in records]
+
+
+def post(client, token, body, content_type="application/json", **headers):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Token {token}"
+    return client.post(URL, data=data, content_type=content_type, **headers)
+
+
+def typed(value):
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def test_dataframe_split_answers_predictions_probabilities_and_request_ids(client, deployed, token, rows):
+    features, records = rows
+    body = {"dataframe_split": {"columns": features, "data": [[typed(r[c]) for c in features] for r in records]}}
+    response = post(client, token, body)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert len(answer["predictions"]) == 5 and set(answer["predictions"]) <= {"yes", "no"}
+    assert all(0 <= p <= 1 for p in answer["probabilities"])
+    assert [p >= 0.5 for p in answer["probabilities"]] == [p == "yes" for p in answer["predictions"]]
+    assert len(answer["request_ids"]) == 5 and answer["request_ids"][0].startswith(response["X-Request-ID"])
+    assert response["X-Model-Version"] == str(deployed.version)
+    assert response["X-Scoring-Path"] == "fast"
+
+
+@pytest.mark.parametrize("shape", ["dataframe_records", "instances", "inputs", "inputs_columns", "instances_lists"])
+def test_every_mlflow_json_shape_gives_the_same_answer(client, deployed, token, rows, shape):
+    features, records = rows
+    reference = post(client, token, {"dataframe_records": records}).json()["probabilities"]
+    body = {
+        "dataframe_records": {"dataframe_records": records},
+        "instances": {"instances": records},
+        "inputs": {"inputs": records},
+        "inputs_columns": {"inputs": {c: [r[c] for r in records] for c in features}},
+        "instances_lists": {"instances": [[r[c] for c in features] for r in records]},
+    }[shape]
+    response = post(client, token, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["probabilities"] == pytest.approx(reference, abs=1e-12)
+
+
+def test_text_csv_is_scored(client, deployed, token, rows):
+    features, records = rows
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=features)
+    writer.writeheader()
+    writer.writerows(records)
+    response = post(client, token, out.getvalue(), content_type="text/csv")
+    assert response.status_code == 200, response.content
+    assert len(response.json()["predictions"]) == 5
+
+
+def test_missing_values_and_unseen_categories_are_scored(client, deployed, token, rows):
+    _, records = rows
+    record = {**records[0], "income": None, "owner": "maybe", "age": ""}
+    response = post(client, token, {"dataframe_records": [record]})
+    assert response.status_code == 200, response.content
+
+
+def test_every_problem_is_listed_by_row_and_column(client, deployed, token, rows):
+    _, records = rows
+    bad = [dict(r) for r in records[:3]]
+    del bad[0]["income"]
+    bad[1]["age"] = "old"
+    bad[2]["colour"] = "blue"
+    response = post(client, token, {"dataframe_records": bad})
+    assert response.status_code == 400
+    problems = response.json()["problems"]
+    assert {"row": 0, "column": "income", "problem": "is missing"} in problems
+    assert any(
+        p.get("row") == 1 and p.get("column") == "age" and "'old' is not a number" in p["problem"] for p in problems
+    )
+    assert any(p.get("column") == "colour" and "not a feature" in p["problem"] for p in problems)
+    assert not PredictionLog.objects.filter(status_code=200).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"{not json", "application/json", "not valid JSON"),
+        ({"rows": []}, "application/json", "exactly one of"),
+        ({"dataframe_records": []}, "application/json", "no rows"),
+        ({"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}}, "application/json", "2 values for 1 columns"),
+        ({"dataframe_split": {"columns": ["age"]}}, "application/json", '"columns" and "data"'),
+        ({"instances": [{"age": 1}, [1]]}, "application/json", "not a mix"),
+        ({"dataframe_records": [{"age": [1, 2]}]}, "application/json", "is not a number"),
+        ("age\n30", "text/plain", "is not accepted"),
+        (b"\xff\xfe", "text/csv", "not UTF-8"),
+        ("\n", "text/csv", "empty"),
+    ],
+)
+def test_bad_payloads_are_400_with_the_reason(client, deployed, token, body, content_type, message):
+    response = post(client, token, body, content_type=content_type)
+    assert response.status_code == 400
+    answer = response.json()
+    assert any(message in p["problem"] for p in answer["problems"]), answer
+
+
+def test_the_batch_limit_and_the_body_limit(client, deployed, token, rows, settings):
+    _, records = rows
+    settings.SERVING_MAX_ROWS = 3
+    response = post(client, token, {"dataframe_records": records})
+    assert response.status_code == 400 and "at most 3" in response.json()["message"]
+    settings.SERVING_MAX_BYTES = 100
+    response = post(client, token, {"dataframe_records": records})
+    assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+
+
+def test_unknown_columns_are_ignored_where_the_environment_says_so(client, deployed, token, rows):
+    Environment.objects.filter(name="staging").update(ignore_unknown_columns=True)
+    _, records = rows
+    response = post(client, token, {"dataframe_records": [{**records[0], "colour": "blue"}]})
+    assert response.status_code == 200, response.content
+
+
+def test_a_token_is_required_unless_the_environment_is_public(client, deployed, rows):
+    _, records = rows
+    body = {"dataframe_records": records[:1]}
+    response = post(client, None, body)
+    assert response.status_code == 401 and "needs a token" in response.json()["message"]
+    assert post(client, "mlops_not-a-token", body).status_code == 403
+    Environment.objects.filter(name="staging").update(public=True)
+    from pipelines_app.serving import models_cache
+
+    models_cache.forget()
+    assert post(client, None, body).status_code == 200
+
+
+def test_a_predict_only_token_scores_but_reaches_nothing_else(client, deployed, editor, rows):
+    _, raw = ApiToken.objects.issue(editor, predict_only=True)
+    _, records = rows
+    assert post(client, raw, {"dataframe_records": records[:1]}).status_code == 200
+    assert client.get("/api/v1/runs/", HTTP_AUTHORIZATION=f"Token {raw}").status_code == 403
+
+
+def test_bearer_tokens_work_and_revoked_ones_stop(client, deployed, editor, rows):
+    token, raw = ApiToken.objects.issue(editor)
+    _, records = rows
+    body = {"dataframe_records": records[:1]}
+    assert post(client, None, body, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    token.revoke()
+    from pipelines_app.views import serving
+
+    serving._tokens.clear()  # the per-process cache keeps a decision for at most 5 seconds
+    assert post(client, raw, body).status_code == 403
+
+
+def test_ping_and_version(client, deployed, token):
+    assert client.get("/serve/credit-card-approval/staging/ping").status_code == 200
+    assert client.get("/serve/credit-card-approval/production/ping").status_code == 404
+    assert client.get("/serve/nope/staging/ping").status_code == 404
+    assert client.get("/serve/credit-card-approval/staging/version").status_code == 401
+    body = client.get("/serve/credit-card-approval/staging/version", HTTP_AUTHORIZATION=f"Token {token}").json()
+    assert body["version"] == deployed.version and body["sha256"] == deployed.sha256
+
+
+def test_get_on_invocations_is_405(client, deployed, token):
+    assert client.get(URL, HTTP_AUTHORIZATION=f"Token {token}").status_code == 405
+
+
+def test_every_prediction_is_logged_with_its_request_id(client, deployed, token, rows):
+    _, records = rows
+    answer = post(client, token, {"dataframe_records": records[:3]}).json()
+    post(client, token, {"dataframe_records": [{"age": "old"}]})
+    assert drain() == 4
+    logged = {p.request_id: p for p in PredictionLog.objects.filter(status_code=200)}
+    assert set(logged) == set(answer["request_ids"])
+    first = logged[answer["request_ids"][0]]
+    assert first.model_version == deployed and first.role == "primary"
+    assert first.prediction == answer["predictions"][0] and first.score == pytest.approx(answer["probabilities"][0])
+    assert first.inputs["owner"] == records[0]["owner"] and first.latency_ms > 0
+    refused = PredictionLog.objects.get(status_code=400)
+    assert "is missing" in refused.error or "not a number" in refused.error
+    assert drain() == 0  # drained once, written once
