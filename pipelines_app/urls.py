@@ -60,5 +60,11 @@ urlpatterns = [
     path("deployments/environments/", deployments.environment_list, name="environments"),
     path("deployments/environments/new/", deployments.environment_create, name="environment-create"),
     path("deployments/environments/<slug:name>/", deployments.environment_edit, name="environment-edit"),
+    path("deployments/<slug:environment>/<str:model>/", deployments.deployment_detail, name="deployment-detail"),
+    path(
+        "deployments/<slug:environment>/<str:model>/<slug:action>/",
+        deployments.deployment_action,
+        name="deployment-action",
+    ),
 ]
 urlpatterns += [path(f"{key}/", core.section_view(key), name=key) for key in core.SECTIONS]

@@ -133,3 +133,130 @@ def promote_model_version(version, environment, user):
             environment, version, user, f"Promote {version.model.name} v{version.version} to {environment.name}"
         )
         return "pending", request
+
+
+class DeploymentRefused(Exception):
+    """A deployment change that cannot be made (nothing to roll back to, no canary); the message says why."""
+
+
+# Actions that change the primary version, and what each does when the history is replayed.
+PRIMARY_ACTIONS = ("deploy", "promote_canary", "rollback")
+
+
+def state_at(deployment, at=None):
+    """Primary, canary and shadow versions of ``deployment`` at time ``at`` (now when None), replayed from its
+    history: the answer to "which version served in production at time T"."""
+    state = {"primary": None, "canary": None, "shadow": None}
+    events = deployment.events.select_related("version").order_by("created_at", "id")
+    if at is not None:
+        events = events.filter(created_at__lte=at)
+    for event in events:
+        if event.action in PRIMARY_ACTIONS:
+            state["primary"], state["canary"] = event.version, None
+        elif event.action == "canary":
+            state["canary"] = event.version
+        elif event.action == "abort_canary":
+            state["canary"] = None
+        elif event.action == "shadow":
+            state["shadow"] = event.version
+        elif event.action == "stop_shadow":
+            state["shadow"] = None
+    return state
+
+
+def rollback_target(deployment):
+    """The primary to go back to: the one before the current, skipping versions already rolled back from."""
+    skip = {deployment.primary_version_id}
+    for event in deployment.events.filter(action__in=PRIMARY_ACTIONS).order_by("-created_at", "-id"):
+        if event.action == "rollback":
+            skip.add(event.previous_version_id)
+        if event.previous_version_id and event.previous_version_id not in skip:
+            return event.previous_version
+    return None
+
+
+def _change(deployment, actor, action, version, previous, verb, payload, run=None):
+    name = actor if isinstance(actor, str) else actor.get_username()
+    deployment.updated_at = timezone.now()
+    deployment.save()
+    DeploymentEvent.objects.create(
+        deployment=deployment, action=action, version=version, previous_version=previous, actor_name=name, run=run
+    )
+    AuditEvent.objects.record(actor, verb, deployment, payload)
+    return deployment
+
+
+@retry_on_deadlock
+def rollback(deployment, actor, run=None):
+    """Back to the previous primary (any canary is dropped with it)."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        target = rollback_target(deployment)
+        if target is None:
+            raise DeploymentRefused(f"{deployment} has no earlier version to roll back to.")
+        current = deployment.primary_version
+        deployment.primary_version, deployment.canary_version, deployment.canary_percent = target, None, 0
+        return _change(
+            deployment,
+            actor,
+            "rollback",
+            target,
+            current,
+            "deployment.rolled_back",
+            {"from": current.version if current else None, "to": target.version},
+            run,
+        )
+
+
+@retry_on_deadlock
+def promote_canary(deployment, actor):
+    """The canary becomes the primary and takes all traffic."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        canary, current = deployment.canary_version, deployment.primary_version
+        if canary is None:
+            raise DeploymentRefused(f"{deployment} has no canary to promote.")
+        deployment.primary_version, deployment.canary_version, deployment.canary_percent = canary, None, 0
+        return _change(
+            deployment,
+            actor,
+            "promote_canary",
+            canary,
+            current,
+            "deployment.canary_promoted",
+            {"from": current.version if current else None, "to": canary.version},
+        )
+
+
+@retry_on_deadlock
+def abort_canary(deployment, actor):
+    """Drop the canary: the primary takes all traffic again."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        canary = deployment.canary_version
+        if canary is None:
+            raise DeploymentRefused(f"{deployment} has no canary to abort.")
+        deployment.canary_version, deployment.canary_percent = None, 0
+        return _change(
+            deployment,
+            actor,
+            "abort_canary",
+            canary,
+            deployment.primary_version,
+            "deployment.canary_aborted",
+            {"canary": canary.version},
+        )
+
+
+@retry_on_deadlock
+def stop_shadow(deployment, actor):
+    """Stop scoring a copy of the traffic with the shadow version."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        shadow = deployment.shadow_version
+        if shadow is None:
+            raise DeploymentRefused(f"{deployment} has no shadow version.")
+        deployment.shadow_version = None
+        return _change(
+            deployment, actor, "stop_shadow", shadow, None, "deployment.shadow_stopped", {"shadow": shadow.version}
+        )

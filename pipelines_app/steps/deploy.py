@@ -5,9 +5,15 @@ approved approval step of the same run counts when its groups and count
 satisfy them; otherwise this step opens its own request and the run waits.
 """
 
-from pipelines_app.engine.deployments import approval_satisfies, deploy_version, open_deploy_request
+from pipelines_app.engine.deployments import (
+    DeploymentRefused,
+    approval_satisfies,
+    deploy_version,
+    open_deploy_request,
+    rollback,
+)
 from pipelines_app.engine.runs import StepFailed, WaitForApproval
-from pipelines_app.models import ApprovalRequest, ApprovalStatus, Environment
+from pipelines_app.models import ApprovalRequest, ApprovalStatus, Deployment, Environment
 
 
 class DeployStep:
@@ -41,5 +47,21 @@ class DeployStep:
 
 
 class RollbackStep:
+    """Put the previous primary version of the pipeline's model back in the environment."""
+
     def run(self, ctx):
-        raise StepFailed("rollback steps arrive with the serving work; nothing was changed")
+        spec = ctx.step_spec
+        model = ctx.spec.model
+        deployment = (
+            Deployment.objects.filter(environment__name=spec.environment, model__name=model)
+            .select_related("primary_version")
+            .first()
+        )
+        if deployment is None or deployment.primary_version is None:
+            raise StepFailed(f"nothing serves {model} in {spec.environment}, so there is nothing to roll back")
+        try:
+            deployment = rollback(deployment, "system", run=ctx.run)
+        except DeploymentRefused as exc:
+            raise StepFailed(str(exc)) from exc
+        ctx.log(f"rolled {model} in {spec.environment} back to v{deployment.primary_version.version}")
+        return {"environment": spec.environment, "model_version": deployment.primary_version.version}

@@ -1,15 +1,113 @@
-"""Deployments: what serves where, and the environments with their protection rules (admins manage them)."""
+"""Deployments: what serves where, with live rates, history, rollback and canary controls; and the environments
+with their protection rules (admins manage them)."""
+
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from pipelines_app.models import AuditEvent, Deployment, DeploymentEvent, Environment
+from pipelines_app.engine.deployments import (
+    DeploymentRefused,
+    abort_canary,
+    promote_canary,
+    rollback,
+    rollback_target,
+    stop_shadow,
+)
+from pipelines_app.models import AuditEvent, Deployment, DeploymentEvent, Environment, PredictionLog
 from pipelines_app.permissions import Role, has_role, role_required
+
+RATE_WINDOW = timedelta(minutes=5)
+
+
+def live_rates(deployment_ids):
+    """Predictions per minute and the share refused over the last five minutes, per deployment (shadows aside)."""
+    since = timezone.now() - RATE_WINDOW
+    counts = (
+        PredictionLog.objects.filter(deployment_id__in=deployment_ids, created_at__gte=since)
+        .exclude(role=PredictionLog.Role.SHADOW)
+        .values("deployment_id")
+        .annotate(n=Count("id"), errors=Count("id", filter=Q(status_code__gte=400)))
+    )
+    minutes = RATE_WINDOW.total_seconds() / 60
+    return {
+        row["deployment_id"]: {"per_minute": row["n"] / minutes, "error_rate": row["errors"] / row["n"]}
+        for row in counts
+    }
+
+
+def _get_deployment(environment, model):
+    return get_object_or_404(
+        Deployment.objects.select_related(
+            "environment", "model", "primary_version", "canary_version", "shadow_version"
+        ),
+        environment__name=environment,
+        model__name=model,
+    )
+
+
+@role_required(Role.VIEWER)
+def deployment_detail(request, environment, model):
+    deployment = _get_deployment(environment, model)
+    events = list(deployment.events.select_related("version", "previous_version", "run")[:200])
+    timeline = [
+        {
+            "t": e.created_at.isoformat(),
+            "action": e.action,
+            "version": e.version.version if e.version else None,
+            "actor": e.actor_name,
+        }
+        for e in reversed(events)
+    ]
+    return render(
+        request,
+        "deployments/detail.html",
+        {
+            "deployment": deployment,
+            "events": events,
+            "timeline": timeline,
+            "rates": live_rates([deployment.pk]).get(deployment.pk),
+            "can_change": has_role(request.user, Role.EDITOR),
+            "rollback_to": rollback_target(deployment),
+            "serve_url": f"/serve/{deployment.model.name}/{deployment.environment.name}/invocations",
+        },
+    )
+
+
+ACTIONS = {
+    "rollback": (rollback, "Rolled back: v{primary} serves again."),
+    "promote-canary": (promote_canary, "The canary is now the primary: v{primary} takes all traffic."),
+    "abort-canary": (abort_canary, "Canary aborted: v{primary} takes all traffic."),
+    "stop-shadow": (stop_shadow, "The shadow version no longer scores a copy of the traffic."),
+}
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def deployment_action(request, environment, model, action):
+    deployment = _get_deployment(environment, model)
+    if action not in ACTIONS:
+        raise Http404("No such deployment action.")
+    change, done = ACTIONS[action]
+    try:
+        deployment = change(deployment, request.user)
+    except DeploymentRefused as exc:
+        messages.error(request, str(exc))
+        response = redirect("deployment-detail", environment, model)
+        response.status_code = 409
+        return response
+    messages.success(
+        request, done.format(primary=deployment.primary_version.version if deployment.primary_version else "—")
+    )
+    return redirect("deployment-detail", environment, model)
 
 
 @role_required(Role.VIEWER)
@@ -20,6 +118,10 @@ def deployment_list(request):
         .annotate(since=Subquery(latest.values("created_at")[:1]), since_by=Subquery(latest.values("actor_name")[:1]))
         .order_by("environment__name", "model__name")
     )
+    deployments = list(deployments)
+    rates = live_rates([d.pk for d in deployments])
+    for deployment in deployments:
+        deployment.rates = rates.get(deployment.pk)
     return render(
         request, "deployments/list.html", {"deployments": deployments, "environments": Environment.objects.all()}
     )
@@ -57,6 +159,12 @@ class EnvironmentForm(forms.ModelForm):
         self.fields["approval_timeout_hours"].min_value = 1
         if self.instance.pk:
             self.fields["name"].disabled = True
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if name in ("environments", "new"):
+            raise forms.ValidationError(f"'{name}' is a page of this site; choose another name.")
+        return name
 
     def clean(self):
         data = super().clean()
