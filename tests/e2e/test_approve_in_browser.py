@@ -1,5 +1,6 @@
 """In Chromium, two users: the editor who ran the demo pipeline cannot approve it (four-eyes); the reviewer
-sees the badge, opens the request, reads the evidence side by side with its charts, approves; the run resumes."""
+sees the badge, opens the request, reads the evidence side by side with its charts, approves; the run resumes and
+the model goes live in production; the editor promotes the canary, then rolls back in one click."""
 
 import pytest
 
@@ -69,3 +70,47 @@ def test_a_reviewer_approves_on_the_evidence_and_the_requester_cannot(
     page.goto(base + run.get_absolute_url())
     assert page.locator('[data-step="deploy-production"]').get_attribute("data-status") == "succeeded"
     page.context.close()
+
+    # The approved version is live in production as a 10% canary; the editor promotes it, then rolls back.
+    ops = log_in(browser, base, editor)
+    ops.goto(base + "/deployments/")
+    row = ops.locator("table.deployments tr", has_text="production")
+    assert "v1" in row.inner_text() and "v2 (10%)" in row.inner_text()
+    row.get_by_role("link", name="credit-card-approval").click()
+    ops.locator("#deployment-timeline .main-svg").first.wait_for()
+    ops.get_by_role("button", name="Promote canary v2 to primary").click()
+    assert ops.locator("#primary-version").inner_text() == "v2"
+    assert served_version(live_server.url, editor) == "2"
+    ops.get_by_role("button", name="Roll back to v1").click()
+    assert "v1 serves again" in ops.locator(".message-success").inner_text()
+    assert ops.locator("#primary-version").inner_text() == "v1"
+    wait_for(lambda: served_version(live_server.url, editor) == "1", 5, 0.1, "v1 to serve again")
+    ops.context.close()
+
+
+def served_version(base, user):
+    """What production answers with, asked as an MLflow client would."""
+    import json
+    import urllib.request
+
+    from pipelines_app.models import ApiToken
+
+    _, raw = ApiToken.objects.issue(user, predict_only=True)
+    record = {
+        "reports": 0,
+        "age": 30.0,
+        "income": 3.0,
+        "owner": "no",
+        "selfemp": "no",
+        "dependents": 0,
+        "months": 12,
+        "majorcards": 1,
+        "active": 5,
+    }
+    request = urllib.request.Request(
+        base + "/serve/credit-card-approval/production/invocations",
+        data=json.dumps({"dataframe_records": [record]}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Token {raw}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["X-Model-Version"]

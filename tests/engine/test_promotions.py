@@ -112,3 +112,25 @@ def test_approving_an_older_request_leaves_newer_ones_pending(credit_pipeline, r
     older.decide(reviewer, True, "")
     newer.refresh_from_db()
     assert newer.status == "pending"
+
+
+def test_a_rollback_step_puts_the_previous_version_back(credit_pipeline, run_inline, editor):
+    from pipelines_app.engine.deployments import deploy_version
+    from pipelines_app.models import Pipeline
+
+    first = run_inline(start_run(credit_pipeline, editor)).model_version
+    second = run_inline(start_run(credit_pipeline, editor)).model_version
+    production = Environment.objects.get(name="production")
+    deploy_version(production, first, "system")
+    deploy_version(production, second, "system")
+    undo = Pipeline.objects.create_from_yaml(
+        "version: 1\nname: undo\nmodel: credit-card-approval\nstages:\n  - name: back\n    steps:\n"
+        "      - {name: back, type: rollback, environment: production}\n",
+        editor,
+    )
+    run = run_inline(start_run(undo, editor))
+    assert run.status == "succeeded", run.error
+    assert primary(first, "production") == first
+    assert DeploymentEvent.objects.filter(action="rollback", run=run).exists()
+    again = run_inline(start_run(undo, editor))
+    assert again.status == "failed" and "no earlier version" in again.error
