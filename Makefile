@@ -36,6 +36,7 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev  ## benchmarks: figures next to a reference measured in the same run
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) var

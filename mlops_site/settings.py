@@ -299,6 +299,10 @@ except ValueError:
 # Serving: the largest scoring request body (bytes; larger gets 413) and the most rows scored per request.
 SERVING_MAX_BYTES = env_int("SERVING_MAX_BYTES", 5 * 1024 * 1024)
 SERVING_MAX_ROWS = env_int("SERVING_MAX_ROWS", 10_000)
+# Prediction logging can be switched off only to measure what it costs (make bench); monitoring needs it on.
+SERVING_LOG_PREDICTIONS = env("SERVING_LOG_PREDICTIONS", "1") != "0"
+# Logs leave the request path through a flusher thread; tests that read them at once flush in the request.
+PREDICTION_LOG_BACKGROUND = env("PREDICTION_LOG_BACKGROUND", "1") != "0"
 
 # The engine: a running step's heartbeat period, and how old a heartbeat may get before the reaper
 # decides the worker died and re-queues the step.

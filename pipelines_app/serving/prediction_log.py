@@ -1,19 +1,24 @@
 """Every scored request is logged without slowing the request path.
 
-The view pushes one JSON entry per request onto a Redis list (one round trip); ``drain``, a Celery task on the
-``monitoring`` queue run by beat every second or two, takes the entries in order, scores shadow versions on the
-logged inputs (so a shadow costs the caller nothing) and writes PredictionLog rows in bulk. When Redis cannot
-take an entry, the view writes it to the database itself; when neither can, the loss is counted on the
-deployment (``Deployment.logs_lost``, shown on its page) as soon as the database answers again.
+The view only appends one JSON entry per request to an in-process queue; a flusher thread in each web process
+pushes the queue to a Redis list every few milliseconds (one round trip for many requests), and at exit.
+``drain``, a Celery task on the ``monitoring`` queue run by beat every second or two, takes the entries in
+order, scores shadow versions on the logged inputs (so a shadow costs the caller nothing) and writes
+PredictionLog rows in bulk. When Redis cannot take the entries, the flusher writes them to the database itself;
+when neither can, the loss is counted on the deployment (``Deployment.logs_lost``, shown on its page) as soon as
+the database answers again. A process killed outright loses what it had not flushed: at most
+``FLUSH_INTERVAL_S`` of its requests.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
+import os
 import threading
-from collections import Counter
+from collections import Counter, deque
 from datetime import UTC, datetime
 
 import redis
@@ -24,10 +29,14 @@ from django.db.models import F
 log = logging.getLogger(__name__)
 BUFFER_KEY = "mlops:prediction-log"
 DRAIN_LOCK_KEY = "mlops:prediction-log:drain"
-DRAIN_BATCH = 2000
+DRAIN_BATCH = 500  # entries (requests) per transaction; a batch request is many rows
 _clients: dict[str, redis.Redis] = {}
 _client_lock = threading.Lock()
 _lost = Counter()  # deployment id → entries lost in this process, not yet counted in the database
+FLUSH_INTERVAL_S = 0.02
+_pending: deque[str] = deque()
+_flush_lock = threading.Lock()
+_flusher: tuple[int, threading.Thread] | None = None
 
 
 def buffer():
@@ -48,32 +57,62 @@ def row_ids(request_id: str, n: int) -> list[str]:
     return [request_id] if n == 1 else [f"{request_id}-{i}" for i in range(n)]
 
 
-def json_columns(columns: dict[str, list]) -> dict[str, list]:
-    """Typed columns with NaN as null, ready for JSON."""
-    return {
-        name: [None if isinstance(v, float) and math.isnan(v) else v for v in values]
-        for name, values in columns.items()
-    }
+def record(entry: dict) -> None:
+    """Log one request: queued in this process, pushed to Redis by the flusher thread within milliseconds."""
+    _pending.append(json.dumps(entry, separators=(",", ":")))
+    if not settings.PREDICTION_LOG_BACKGROUND:
+        flush()
+    elif _flusher is None or _flusher[0] != os.getpid():
+        _start_flusher()
 
 
-def record(entry: dict) -> str:
-    """Log one request: "buffered", "direct" (Redis down, written to the database) or "lost"."""
-    try:
-        buffer().rpush(BUFFER_KEY, json.dumps(entry, separators=(",", ":")))
-        return "buffered"
-    except redis.RedisError:
-        log.warning("prediction log buffer unavailable; writing to the database directly")
-    try:
-        write([entry])
-        return "direct"
-    except DatabaseError:
-        log.exception("prediction log lost for deployment %s", entry.get("dep"))
-        _lost[entry["dep"]] += max(1, entry.get("n") or 0)
-        return "lost"
+def _start_flusher():
+    global _flusher
+    with _client_lock:
+        if _flusher is not None and _flusher[0] == os.getpid():
+            return
+        thread = threading.Thread(target=_flush_loop, name="prediction-log-flusher", daemon=True)
+        _flusher = (os.getpid(), thread)
+        thread.start()
+        atexit.register(flush)
+
+
+def _flush_loop():
+    stop = threading.Event()
+    while not stop.wait(FLUSH_INTERVAL_S):
+        if _pending:
+            try:
+                flush()
+            except Exception:  # noqa: BLE001  (the flusher must outlive any one failure)
+                log.exception("flushing prediction logs failed")
+
+
+def flush() -> int:
+    """Push this process's queued entries to Redis (or, Redis down, to the database). Returns how many."""
+    with _flush_lock:
+        items = []
+        while _pending and len(items) < 5000:
+            items.append(_pending.popleft())
+        if not items:
+            return 0
+        try:
+            buffer().rpush(BUFFER_KEY, *items)
+            return len(items)
+        except redis.RedisError:
+            log.warning("prediction log buffer unavailable; writing %d entries to the database directly", len(items))
+        entries = [json.loads(item) for item in items]
+        try:
+            write(entries)
+        except DatabaseError:
+            log.exception("%d prediction log entries lost", len(entries))
+            for entry in entries:
+                _lost[entry["dep"]] += max(1, entry.get("n") or 0)
+        return len(items)
 
 
 def drain(max_batches: int = 50) -> int:
     """Move buffered entries into the database; returns how many rows were written. One drainer at a time."""
+    flush()  # this process's own queue first (the web process answering a feedback call, or a test)
     client = buffer()
     if not client.set(DRAIN_LOCK_KEY, "1", nx=True, ex=60):
         return 0
@@ -84,7 +123,7 @@ def drain(max_batches: int = 50) -> int:
             if not raw:
                 break
             entries = []
-            for item in raw:
+            for item in raw:  # json.loads reads the NaN tokens the view wrote
                 try:
                     entries.append(json.loads(item))
                 except ValueError:
@@ -129,7 +168,10 @@ def _rows(entry, PredictionLog):
         ]
     n, columns = entry["n"], entry["cols"]
     ids = row_ids(entry["rid"], n)
-    inputs = [{name: values[i] for name, values in columns.items()} for i in range(n)]
+    # NaN (a missing value) is not valid in a JSON column: stored as null. (v != v only for NaN.)
+    inputs = [
+        {name: None if values[i] != values[i] else values[i] for name, values in columns.items()} for i in range(n)
+    ]
     scores = entry.get("score") or [None] * n
     rows = [
         PredictionLog(

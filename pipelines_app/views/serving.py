@@ -145,6 +145,17 @@ def invocations(request, model, environment):
     answer["request_ids"] = ids
     payload = json.dumps(answer, separators=(",", ":"))
     latency = (time.perf_counter() - started) * 1000
+    if settings.SERVING_LOG_PREDICTIONS:
+        _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency)
+    response = HttpResponse(payload, content_type="application/json")
+    response["X-Request-ID"] = request_id
+    response["X-Model-Version"] = str(loaded.version)
+    response["X-Scoring-Path"] = loaded.scoring_path
+    response["X-Deployment-Role"] = role
+    return response
+
+
+def _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency):
     prediction_log.record(
         {
             "rid": request_id,
@@ -153,19 +164,13 @@ def invocations(request, model, environment):
             "ver": loaded.version_id,
             "role": role,
             "shadow": route.shadow.pk if route.shadow else None,
-            "cols": prediction_log.json_columns(columns),
+            "cols": columns,  # NaN travels as JSON's NaN token; the drain turns it into null
             "pred": predictions,
             "score": probabilities if loaded.positive_index is not None else None,
             "lat": round(latency, 3),
             "t": time.time(),
         }
     )
-    response = HttpResponse(payload, content_type="application/json")
-    response["X-Request-ID"] = request_id
-    response["X-Model-Version"] = str(loaded.version)
-    response["X-Scoring-Path"] = loaded.scoring_path
-    response["X-Deployment-Role"] = role
-    return response
 
 
 def _log_refusal(route, loaded, role, request_id, exc, started):

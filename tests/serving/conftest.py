@@ -6,6 +6,12 @@ from pipelines_app.views import serving
 
 
 @pytest.fixture(autouse=True)
+def _logs_flushed_in_the_request(settings):
+    # The flusher thread would write on a connection of its own, which cannot see the test's transaction.
+    settings.PREDICTION_LOG_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     models_cache.forget()
     serving._tokens.clear()

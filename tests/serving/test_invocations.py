@@ -203,3 +203,17 @@ def test_every_prediction_is_logged_with_its_request_id(client, deployed, token,
     refused = PredictionLog.objects.get(status_code=400)
     assert "is missing" in refused.error or "not a number" in refused.error
     assert drain() == 0  # drained once, written once
+
+
+def test_the_flusher_thread_moves_logs_off_the_request_path(settings, redis_url):
+    import redis
+
+    from pipelines_app.serving import prediction_log
+    from tests.conftest import wait_for
+
+    settings.PREDICTION_LOG_BACKGROUND = True
+    client = redis.Redis.from_url(redis_url)
+    client.delete(prediction_log.BUFFER_KEY)
+    prediction_log.record({"rid": "r1", "n": 0, "dep": 1, "t": 0})
+    wait_for(lambda: client.llen(prediction_log.BUFFER_KEY) == 1, 5, 0.01, "the flusher to push the entry")
+    assert json.loads(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
