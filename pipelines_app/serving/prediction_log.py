@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
 log = logging.getLogger(__name__)
@@ -137,33 +137,91 @@ def drain(max_batches: int = 50) -> int:
     return written
 
 
+# PredictionLog columns, in the order the rows below are built.
+COLUMNS = (
+    "request_id",
+    "deployment_id",
+    "model_version_id",
+    "role",
+    "inputs",
+    "prediction",
+    "score",
+    "latency_ms",
+    "status_code",
+    "error",
+    "created_at",
+)
+_JSON_COLUMNS = (COLUMNS.index("inputs"), COLUMNS.index("prediction"))
+
+
 def write(entries: list[dict]) -> int:
-    from pipelines_app.models import Deployment, PredictionLog
+    from pipelines_app.models import Deployment
 
     rows = []
     for entry in entries:
-        rows += _rows(entry, PredictionLog)
+        rows += _rows(entry)
     with transaction.atomic():
-        PredictionLog.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        _insert(rows)
         for deployment_id, count in list(_lost.items()):
             Deployment.objects.filter(pk=deployment_id).update(logs_lost=F("logs_lost") + count)
             del _lost[deployment_id]
     return len(rows)
 
 
-def _rows(entry, PredictionLog):
-    at = datetime.fromtimestamp(entry["t"], tz=UTC)
-    common = {"deployment_id": entry["dep"], "created_at": at}
+def _insert(rows):
+    """PostgreSQL: COPY, several times faster than INSERT for this volume. Rows already written (a drain that
+    stopped between writing and trimming the buffer) make COPY fail; then an INSERT that skips them."""
+    from pipelines_app.models import PredictionLog
+
+    if connection.vendor == "postgresql":
+        from psycopg import errors as pg_errors
+
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                statement = f"COPY {PredictionLog._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+                with cursor.cursor.copy(statement) as copy:
+                    for row in rows:
+                        row = list(row)
+                        for index in _JSON_COLUMNS:
+                            row[index] = json.dumps(row[index])
+                        copy.write_row(row)
+            return
+        except (IntegrityError, pg_errors.IntegrityError):
+            pass  # COPY runs on psycopg's own cursor, whose errors Django does not translate
+    PredictionLog.objects.bulk_create(
+        [PredictionLog(**dict(zip(COLUMNS, row, strict=True))) for row in rows], batch_size=1000, ignore_conflicts=True
+    )
+
+
+def _row(
+    request_id, entry, version_id, role, inputs=None, prediction=None, score=None, latency=0.0, code=200, error=""
+):
+    return (
+        request_id,
+        entry["dep"],
+        version_id,
+        role,
+        inputs if inputs is not None else {},
+        prediction,
+        score if isinstance(score, float) else None,
+        latency,
+        code,
+        error[:2000],
+        datetime.fromtimestamp(entry["t"], tz=UTC),
+    )
+
+
+def _rows(entry):
     if entry.get("code", 200) != 200:
         return [
-            PredictionLog(
-                request_id=entry["rid"],
-                model_version_id=entry.get("ver"),
-                role=entry.get("role", "primary"),
-                status_code=entry["code"],
-                error=entry.get("err", "")[:2000],
-                latency_ms=entry.get("lat", 0),
-                **common,
+            _row(
+                entry["rid"],
+                entry,
+                entry.get("ver"),
+                entry.get("role", "primary"),
+                latency=entry.get("lat", 0),
+                code=entry["code"],
+                error=entry.get("err", ""),
             )
         ]
     n, columns = entry["n"], entry["cols"]
@@ -174,24 +232,15 @@ def _rows(entry, PredictionLog):
     ]
     scores = entry.get("score") or [None] * n
     rows = [
-        PredictionLog(
-            request_id=ids[i],
-            model_version_id=entry["ver"],
-            role=entry["role"],
-            inputs=inputs[i],
-            prediction=entry["pred"][i],
-            score=scores[i] if isinstance(scores[i], float) else None,
-            latency_ms=entry["lat"],
-            **common,
-        )
+        _row(ids[i], entry, entry["ver"], entry["role"], inputs[i], entry["pred"][i], scores[i], entry["lat"])
         for i in range(n)
     ]
     if entry.get("shadow"):
-        rows += _shadow_rows(entry, ids, inputs, PredictionLog, common)
+        rows += _shadow_rows(entry, ids, inputs)
     return rows
 
 
-def _shadow_rows(entry, ids, inputs, PredictionLog, common):
+def _shadow_rows(entry, ids, inputs):
     """The shadow version's answers to the same rows: logged, never returned."""
     from pipelines_app.models import ModelVersion
     from pipelines_app.serving import models_cache
@@ -209,29 +258,6 @@ def _shadow_rows(entry, ids, inputs, PredictionLog, common):
         predictions, scores = model.score(columns, n)
         latency = (datetime.now(tz=UTC) - started).total_seconds() * 1000
     except Exception as exc:  # noqa: BLE001  (a failing shadow is logged as such; the primary's rows stand)
-        return [
-            PredictionLog(
-                request_id=ids[i],
-                model_version_id=version.pk,
-                role="shadow",
-                inputs=inputs[i],
-                status_code=500,
-                error=str(exc)[:2000],
-                **common,
-            )
-            for i in range(n)
-        ]
+        return [_row(ids[i], entry, version.pk, "shadow", inputs[i], code=500, error=str(exc)) for i in range(n)]
     scores = scores or [None] * n
-    return [
-        PredictionLog(
-            request_id=ids[i],
-            model_version_id=version.pk,
-            role="shadow",
-            inputs=inputs[i],
-            prediction=predictions[i],
-            score=scores[i] if isinstance(scores[i], float) else None,
-            latency_ms=latency,
-            **common,
-        )
-        for i in range(n)
-    ]
+    return [_row(ids[i], entry, version.pk, "shadow", inputs[i], predictions[i], scores[i], latency) for i in range(n)]

@@ -217,3 +217,30 @@ def test_the_flusher_thread_moves_logs_off_the_request_path(settings, redis_url)
     prediction_log.record({"rid": "r1", "n": 0, "dep": 1, "t": 0})
     wait_for(lambda: client.llen(prediction_log.BUFFER_KEY) == 1, 5, 0.01, "the flusher to push the entry")
     assert json.loads(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
+
+
+def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
+    """A drain that stops between writing and trimming the buffer writes the same entries again."""
+    import time as clock
+
+    from pipelines_app.models import Deployment
+    from pipelines_app.serving.prediction_log import write
+
+    deployment = Deployment.objects.get(environment__name="staging")
+    entry = {
+        "rid": "again",
+        "n": 2,
+        "dep": deployment.pk,
+        "ver": deployed.pk,
+        "role": "primary",
+        "cols": {"age": [30.0, float("nan")]},
+        "pred": ["yes", "no"],
+        "score": [0.9, 0.2],
+        "lat": 1.0,
+        "t": clock.time(),
+    }
+    assert write([entry]) == 2
+    write([entry])
+    stored = PredictionLog.objects.filter(request_id__startswith="again")
+    assert stored.count() == 2
+    assert stored.get(request_id="again-1").inputs == {"age": None}
