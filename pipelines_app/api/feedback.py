@@ -55,15 +55,18 @@ class FeedbackView(APIView):
             prediction_log.drain()
         except Exception:  # noqa: BLE001  (the buffer being down only means recent requests may be reported unknown)
             log.warning("could not drain the prediction log before joining feedback", exc_info=True)
-        known = set(
-            PredictionLog.objects.filter(request_id__in=list(valid), status_code=200).values_list(
-                "request_id", flat=True
-            )
-        )
+        found = PredictionLog.objects.find_rows(list(valid))
         with transaction.atomic():
-            for request_id in known:
+            for request_id, (log_row, index) in found.items():
                 Feedback.objects.update_or_create(
-                    request_id=request_id, defaults={"label": valid[request_id], "created_by": request.user}
+                    request_id=request_id,
+                    defaults={
+                        "label": valid[request_id],
+                        "prediction_log": log_row,
+                        "row": index,
+                        "created_by": request.user,
+                    },
                 )
+        known = set(found)
         unknown = [request_id for request_id in valid if request_id not in known]
         return Response({"accepted": len(known), "unknown": unknown, "problems": problems})

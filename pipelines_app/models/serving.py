@@ -3,10 +3,31 @@ from django.db import models
 from django.utils import timezone
 
 
-class PredictionLog(models.Model):
-    """One scored row (or one refused request): which deployment and version answered, with what, how fast.
+class PredictionLogManager(models.Manager):
+    def find_rows(self, row_ids_):
+        """{row id: (answered request, row index)} for the ids that name a scored row; the rest are unknown."""
+        answered = self.filter(status_code=200).exclude(role="shadow")
+        found = {log.request_id: (log, 0) for log in answered.filter(request_id__in=row_ids_, rows=1)}
+        batched = {}
+        for row_id in row_ids_:
+            base, _, index = row_id.rpartition("-")
+            if row_id not in found and base and index.isdigit():
+                batched.setdefault(base, []).append((row_id, int(index)))
+        for log in answered.filter(request_id__in=list(batched)):
+            for row_id, index in batched[log.request_id]:
+                if log.rows > 1 and index < log.rows:
+                    found[row_id] = (log, index)
+        return found
 
-    Written in bulk from the Redis buffer by ``serving.logging.drain`` (a Celery task), never on the request path.
+
+class PredictionLog(models.Model):
+    """One scoring request (or one refused request): which deployment and version answered, the rows it scored
+    (inputs by column, a prediction and score per row), how fast.
+
+    A batch is one row here, its inputs kept by column: a 100-row request costs the database one insert, not a
+    hundred. Each scored row has its own request id, ``<request_id>-<row>`` in a batch (see ``row_ids``).
+    Written in bulk from the Redis buffer by ``serving.prediction_log.drain`` (a Celery task), never on the
+    request path.
     """
 
     class Role(models.TextChoices):
@@ -20,35 +41,50 @@ class PredictionLog(models.Model):
         "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.PRIMARY)
-    inputs = models.JSONField(default=dict)
-    prediction = models.JSONField(null=True, blank=True)
-    score = models.FloatField(null=True, blank=True, help_text="Probability of the positive class (binary).")
+    rows = models.PositiveIntegerField(default=1)
+    inputs = models.JSONField(default=dict, help_text="Feature → list of values, one per row (null: missing).")
+    predictions = models.JSONField(default=list)
+    scores = models.JSONField(null=True, blank=True, help_text="Probability of the positive class per row.")
     latency_ms = models.FloatField(default=0)
     status_code = models.PositiveSmallIntegerField(default=200)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = PredictionLogManager()
+
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # Rates on /deployments/ and the rollups read a deployment's recent rows.
+            # Rates on /deployments/ and the rollups read a deployment's recent requests.
             models.Index(fields=["deployment", "created_at"], name="prediction_deployment_time_idx"),
         ]
         constraints = [
             # One row per request id and role: a buffer drained twice writes nothing twice. It also serves
-            # feedback, which joins labels by request id.
+            # feedback, which finds a request by its id.
             models.UniqueConstraint(fields=["request_id", "role"], name="one_prediction_per_request_role"),
         ]
 
     def __str__(self):
         return f"prediction {self.request_id} ({self.role})"
 
+    def row_ids(self):
+        return row_ids(self.request_id, self.rows)
+
+
+def row_ids(request_id: str, n: int) -> list[str]:
+    """One id per scored row: the request's own for a single row, ``<request id>-<row>`` in a batch."""
+    return [request_id] if n == 1 else [f"{request_id}-{i}" for i in range(n)]
+
 
 class Feedback(models.Model):
     """The true outcome for a scored request, sent later (``POST /api/v1/feedback/``) and joined by request id."""
 
-    request_id = models.CharField(max_length=80, unique=True)
+    request_id = models.CharField(max_length=80, unique=True, help_text="The scored row's id.")
     label = models.JSONField()
+    prediction_log = models.ForeignKey(
+        PredictionLog, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
+    )
+    row = models.PositiveIntegerField(default=0, help_text="Which row of the logged request this label is for.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

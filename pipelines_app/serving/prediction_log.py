@@ -52,11 +52,6 @@ def buffer():
     return client
 
 
-def row_ids(request_id: str, n: int) -> list[str]:
-    """One id per scored row: the request's own for a single row, ``<request id>-<row>`` for a batch."""
-    return [request_id] if n == 1 else [f"{request_id}-{i}" for i in range(n)]
-
-
 def record(entry: dict) -> None:
     """Log one request: queued in this process, pushed to Redis by the flusher thread within milliseconds."""
     _pending.append(json.dumps(entry, separators=(",", ":")))
@@ -143,18 +138,20 @@ COLUMNS = (
     "deployment_id",
     "model_version_id",
     "role",
+    "rows",
     "inputs",
-    "prediction",
-    "score",
+    "predictions",
+    "scores",
     "latency_ms",
     "status_code",
     "error",
     "created_at",
 )
-_JSON_COLUMNS = (COLUMNS.index("inputs"), COLUMNS.index("prediction"))
+_JSON_COLUMNS = tuple(COLUMNS.index(name) for name in ("inputs", "predictions", "scores"))
 
 
 def write(entries: list[dict]) -> int:
+    """Store buffered entries (one PredictionLog per request and role); returns how many were written."""
     from pipelines_app.models import Deployment
 
     rows = []
@@ -183,7 +180,7 @@ def _insert(rows):
                     for row in rows:
                         row = list(row)
                         for index in _JSON_COLUMNS:
-                            row[index] = json.dumps(row[index])
+                            row[index] = None if row[index] is None else json.dumps(row[index])
                         copy.write_row(row)
             return
         except (IntegrityError, pg_errors.IntegrityError):
@@ -193,17 +190,16 @@ def _insert(rows):
     )
 
 
-def _row(
-    request_id, entry, version_id, role, inputs=None, prediction=None, score=None, latency=0.0, code=200, error=""
-):
+def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error=""):
     return (
-        request_id,
+        entry["rid"],
         entry["dep"],
         version_id,
         role,
+        n,
         inputs if inputs is not None else {},
-        prediction,
-        score if isinstance(score, float) else None,
+        predictions if predictions is not None else [],
+        scores,
         latency,
         code,
         error[:2000],
@@ -211,11 +207,15 @@ def _row(
     )
 
 
+def _null_nan(columns):
+    # NaN (a missing value) is not valid in a JSON column: stored as null. (v != v only for NaN.)
+    return {name: [None if v != v else v for v in values] for name, values in columns.items()}
+
+
 def _rows(entry):
     if entry.get("code", 200) != 200:
         return [
             _row(
-                entry["rid"],
                 entry,
                 entry.get("ver"),
                 entry.get("role", "primary"),
@@ -224,40 +224,32 @@ def _rows(entry):
                 error=entry.get("err", ""),
             )
         ]
-    n, columns = entry["n"], entry["cols"]
-    ids = row_ids(entry["rid"], n)
-    # NaN (a missing value) is not valid in a JSON column: stored as null. (v != v only for NaN.)
-    inputs = [
-        {name: None if values[i] != values[i] else values[i] for name, values in columns.items()} for i in range(n)
-    ]
-    scores = entry.get("score") or [None] * n
-    rows = [
-        _row(ids[i], entry, entry["ver"], entry["role"], inputs[i], entry["pred"][i], scores[i], entry["lat"])
-        for i in range(n)
-    ]
+    n = entry["n"]
+    inputs = _null_nan(entry["cols"])
+    rows = [_row(entry, entry["ver"], entry["role"], n, inputs, entry["pred"], entry.get("score"), entry["lat"])]
     if entry.get("shadow"):
-        rows += _shadow_rows(entry, ids, inputs)
+        rows.append(_shadow_row(entry, inputs))
     return rows
 
 
-def _shadow_rows(entry, ids, inputs):
+def _shadow_row(entry, inputs):
     """The shadow version's answers to the same rows: logged, never returned."""
     from pipelines_app.models import ModelVersion
     from pipelines_app.serving import models_cache
 
     version = ModelVersion.objects.filter(pk=entry["shadow"]).first()
     if version is None:
-        return []
+        return _row(entry, None, "shadow", code=500, error="the shadow version no longer exists")
     n = entry["n"]
     try:
         model = models_cache.load(version)
         columns = {
-            name: [math.nan if v is None else v for v in entry["cols"].get(name, [None] * n)] for name in model.features
+            name: [math.nan if v is None else v for v in inputs.get(name, [None] * n)] for name in model.features
         }
         started = datetime.now(tz=UTC)
         predictions, scores = model.score(columns, n)
         latency = (datetime.now(tz=UTC) - started).total_seconds() * 1000
     except Exception as exc:  # noqa: BLE001  (a failing shadow is logged as such; the primary's rows stand)
-        return [_row(ids[i], entry, version.pk, "shadow", inputs[i], code=500, error=str(exc)) for i in range(n)]
-    scores = scores or [None] * n
-    return [_row(ids[i], entry, version.pk, "shadow", inputs[i], predictions[i], scores[i], latency) for i in range(n)]
+        return _row(entry, version.pk, "shadow", n, inputs, code=500, error=str(exc))
+    scores = scores if model.positive_index is not None else None
+    return _row(entry, version.pk, "shadow", n, inputs, predictions, scores, latency)

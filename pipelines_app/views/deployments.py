@@ -29,7 +29,7 @@ RATE_WINDOW = timedelta(minutes=5)
 
 
 def live_rates(deployment_ids):
-    """Predictions per minute and the share refused over the last five minutes, per deployment (shadows aside)."""
+    """Requests per minute and the share refused over the last five minutes, per deployment (shadows aside)."""
     since = timezone.now() - RATE_WINDOW
     counts = (
         PredictionLog.objects.filter(deployment_id__in=deployment_ids, created_at__gte=since)

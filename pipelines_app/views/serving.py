@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pipelines_app.models import ApiToken
 from pipelines_app.models.accounts import hash_token
+from pipelines_app.models.serving import row_ids
 from pipelines_app.permissions import Role, has_role
 from pipelines_app.serving import models_cache, prediction_log
 from pipelines_app.serving.payloads import PayloadError, parse_payload, type_columns
@@ -138,7 +139,7 @@ def invocations(request, model, environment):
         response["X-Request-ID"] = request_id
         return response
     predictions, probabilities = loaded.score(columns, n)
-    ids = prediction_log.row_ids(request_id, n)
+    ids = row_ids(request_id, n)
     answer = {"predictions": predictions}
     if probabilities is not None:
         answer["probabilities"] = probabilities

@@ -101,7 +101,8 @@ def test_a_shadow_is_logged_but_never_answers(client, versions, token):
     drain()
     rows = {p.role: p for p in PredictionLog.objects.filter(request_id=response["X-Request-ID"])}
     assert set(rows) == {"primary", "shadow"}
-    assert rows["shadow"].model_version == second and rows["shadow"].prediction in ("yes", "no")
+    assert rows["shadow"].model_version == second and rows["shadow"].predictions[0] in ("yes", "no")
+    assert rows["shadow"].inputs == rows["primary"].inputs
     assert rows["primary"].model_version == first
 
 
@@ -193,6 +194,18 @@ def test_feedback_joins_labels_by_request_id(client, versions, token, editor):
     assert Feedback.objects.get(request_id=ids[0]).label == "yes"
     single = api_client(editor).post("/api/v1/feedback/", {"request_id": ids[2], "label": "yes"}, format="json")
     assert single.json()["accepted"] == 1
+    # Rows of a batch have ids of their own.
+    batch = client.post(
+        "/serve/credit-card-approval/production/invocations",
+        data=json.dumps({"dataframe_records": [RECORD, RECORD]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    ).json()["request_ids"]
+    labels = [{"request_id": batch[1], "label": "no"}, {"request_id": batch[1][:-1] + "7", "label": "no"}]
+    joined = api_client(editor).post("/api/v1/feedback/", labels, format="json").json()
+    assert joined["accepted"] == 1 and joined["unknown"] == [batch[1][:-1] + "7"]
+    stored = Feedback.objects.get(request_id=batch[1])
+    assert stored.row == 1 and stored.prediction_log.rows == 2
 
 
 @pytest.mark.parametrize(
@@ -215,4 +228,4 @@ def test_serving_goes_on_when_the_log_buffer_is_down(client, versions, token, se
     response = score(client, token)
     assert response.status_code == 200
     logged = PredictionLog.objects.get(request_id=response["X-Request-ID"])
-    assert logged.prediction == response.json()["predictions"][0]
+    assert logged.predictions == response.json()["predictions"]

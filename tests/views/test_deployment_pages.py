@@ -67,7 +67,7 @@ def test_the_list_links_each_deployment_with_its_rates(
     client = client_for(viewer)
     with django_assert_max_num_queries(15):
         text = client.get("/deployments/").content.decode()
-    assert URL in text and "Predictions/min" in text
+    assert URL in text and "Requests/min" in text
 
 
 def test_environments_cannot_take_the_names_of_pages(client_for, admin_user, environments):
