@@ -15,6 +15,8 @@ import io
 import json
 import math
 
+import orjson
+
 from pipelines_app.ml.datasets import MISSING_MARKERS
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -74,11 +76,22 @@ def parse_payload(body: bytes, content_type: str, features: list[str]) -> Rows:
             "dataframe_records, instances or inputs) or text/csv."
         )
     try:
-        data = json.loads(body)
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = _lenient_json(body)  # NaN and Infinity, which pandas writes; or the reason it is not JSON
+    return _parse_json(data, features)
+
+
+def _lenient_json(body):
+    try:
+        return json.loads(body)
     except UnicodeDecodeError:
         raise PayloadError("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise PayloadError(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+
+
+def _parse_json(data, features):
     if not isinstance(data, dict):
         raise PayloadError(f"The JSON body must be an object with one of {', '.join(FORMATS)}.")
     present = [key for key in FORMATS if key in data]

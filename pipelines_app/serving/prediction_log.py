@@ -13,7 +13,6 @@ the database answers again. A process killed outright loses what it had not flus
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import math
 import os
@@ -21,6 +20,7 @@ import threading
 from collections import Counter, deque
 from datetime import UTC, datetime
 
+import orjson
 import redis
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -54,7 +54,7 @@ def buffer():
 
 def record(entry: dict) -> None:
     """Log one request: queued in this process, pushed to Redis by the flusher thread within milliseconds."""
-    _pending.append(json.dumps(entry, separators=(",", ":")))
+    _pending.append(orjson.dumps(entry))  # NaN (a missing value) becomes null
     if not settings.PREDICTION_LOG_BACKGROUND:
         flush()
     elif _flusher is None or _flusher[0] != os.getpid():
@@ -95,7 +95,7 @@ def flush() -> int:
             return len(items)
         except redis.RedisError:
             log.warning("prediction log buffer unavailable; writing %d entries to the database directly", len(items))
-        entries = [json.loads(item) for item in items]
+        entries = [orjson.loads(item) for item in items]
         try:
             write(entries)
         except DatabaseError:
@@ -118,10 +118,10 @@ def drain(max_batches: int = 50) -> int:
             if not raw:
                 break
             entries = []
-            for item in raw:  # json.loads reads the NaN tokens the view wrote
+            for item in raw:
                 try:
-                    entries.append(json.loads(item))
-                except ValueError:
+                    entries.append(orjson.loads(item))
+                except orjson.JSONDecodeError:
                     log.error("dropping an unreadable prediction log entry: %r", item[:200])
             written += write(entries)
             # Trimmed only after the rows are committed: a crash in between writes them again, and the unique
@@ -180,7 +180,7 @@ def _insert(rows):
                     for row in rows:
                         row = list(row)
                         for index in _JSON_COLUMNS:
-                            row[index] = None if row[index] is None else json.dumps(row[index])
+                            row[index] = None if row[index] is None else orjson.dumps(row[index]).decode()
                         copy.write_row(row)
             return
         except (IntegrityError, pg_errors.IntegrityError):
@@ -207,11 +207,6 @@ def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=Non
     )
 
 
-def _null_nan(columns):
-    # NaN (a missing value) is not valid in a JSON column: stored as null. (v != v only for NaN.)
-    return {name: [None if v != v else v for v in values] for name, values in columns.items()}
-
-
 def _rows(entry):
     if entry.get("code", 200) != 200:
         return [
@@ -225,7 +220,7 @@ def _rows(entry):
             )
         ]
     n = entry["n"]
-    inputs = _null_nan(entry["cols"])
+    inputs = entry["cols"]  # missing values are already null: every entry went through orjson
     rows = [_row(entry, entry["ver"], entry["role"], n, inputs, entry["pred"], entry.get("score"), entry["lat"])]
     if entry.get("shadow"):
         rows.append(_shadow_row(entry, inputs))
