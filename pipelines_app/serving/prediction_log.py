@@ -52,9 +52,32 @@ def buffer():
     return client
 
 
+# The bulky parts of an entry travel as JSON text of their own, so that the drain hands them to the database
+# without parsing and re-encoding them. 0x1e never occurs in orjson's output (it escapes control characters).
+_BULKY = ("cols", "pred", "score")
+_SEPARATOR = b"\x1e"
+
+
+class RawJSON(str):
+    """JSON text that goes to a JSON column as it is."""
+
+
+def encode(entry: dict) -> bytes:
+    head = {key: value for key, value in entry.items() if key not in _BULKY}
+    return _SEPARATOR.join([orjson.dumps(head)] + [orjson.dumps(entry.get(key)) for key in _BULKY])
+
+
+def decode(item: bytes) -> dict:
+    head, *bulky = item.split(_SEPARATOR)
+    entry = orjson.loads(head)
+    for key, text in zip(_BULKY, bulky, strict=False):
+        entry[key] = None if text == b"null" else RawJSON(text.decode())
+    return entry
+
+
 def record(entry: dict) -> None:
     """Log one request: queued in this process, pushed to Redis by the flusher thread within milliseconds."""
-    _pending.append(orjson.dumps(entry))  # NaN (a missing value) becomes null
+    _pending.append(encode(entry))  # NaN (a missing value) becomes null
     if not settings.PREDICTION_LOG_BACKGROUND:
         flush()
     elif _flusher is None or _flusher[0] != os.getpid():
@@ -95,7 +118,7 @@ def flush() -> int:
             return len(items)
         except redis.RedisError:
             log.warning("prediction log buffer unavailable; writing %d entries to the database directly", len(items))
-        entries = [orjson.loads(item) for item in items]
+        entries = [decode(item) for item in items]
         try:
             write(entries)
         except DatabaseError:
@@ -120,8 +143,8 @@ def drain(max_batches: int = 50) -> int:
             entries = []
             for item in raw:
                 try:
-                    entries.append(orjson.loads(item))
-                except orjson.JSONDecodeError:
+                    entries.append(decode(item))
+                except (orjson.JSONDecodeError, UnicodeDecodeError):
                     log.error("dropping an unreadable prediction log entry: %r", item[:200])
             written += write(entries)
             # Trimmed only after the rows are committed: a crash in between writes them again, and the unique
@@ -180,14 +203,23 @@ def _insert(rows):
                     for row in rows:
                         row = list(row)
                         for index in _JSON_COLUMNS:
-                            row[index] = None if row[index] is None else orjson.dumps(row[index]).decode()
+                            value = row[index]
+                            if isinstance(value, RawJSON):
+                                row[index] = str(value)
+                            elif value is not None:
+                                row[index] = orjson.dumps(value).decode()
                         copy.write_row(row)
             return
         except (IntegrityError, pg_errors.IntegrityError):
             pass  # COPY runs on psycopg's own cursor, whose errors Django does not translate
-    PredictionLog.objects.bulk_create(
-        [PredictionLog(**dict(zip(COLUMNS, row, strict=True))) for row in rows], batch_size=1000, ignore_conflicts=True
-    )
+    objects = []
+    for row in rows:
+        fields = dict(zip(COLUMNS, row, strict=True))
+        for name in ("inputs", "predictions", "scores"):
+            if isinstance(fields[name], RawJSON):
+                fields[name] = orjson.loads(str(fields[name]))  # orjson takes exact str only
+        objects.append(PredictionLog(**fields))
+    PredictionLog.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
 
 
 def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error=""):
@@ -220,7 +252,7 @@ def _rows(entry):
             )
         ]
     n = entry["n"]
-    inputs = entry["cols"]  # missing values are already null: every entry went through orjson
+    inputs = entry["cols"]  # JSON text from the buffer; missing values are already null
     rows = [_row(entry, entry["ver"], entry["role"], n, inputs, entry["pred"], entry.get("score"), entry["lat"])]
     if entry.get("shadow"):
         rows.append(_shadow_row(entry, inputs))
@@ -236,6 +268,7 @@ def _shadow_row(entry, inputs):
     if version is None:
         return _row(entry, None, "shadow", code=500, error="the shadow version no longer exists")
     n = entry["n"]
+    inputs = orjson.loads(str(inputs)) if isinstance(inputs, RawJSON) else inputs
     try:
         model = models_cache.load(version)
         columns = {

@@ -219,7 +219,7 @@ def test_the_flusher_thread_moves_logs_off_the_request_path(settings, redis_url)
     client.delete(prediction_log.BUFFER_KEY)
     prediction_log.record({"rid": "r1", "n": 0, "dep": 1, "t": 0})
     wait_for(lambda: client.llen(prediction_log.BUFFER_KEY) == 1, 5, 0.01, "the flusher to push the entry")
-    assert json.loads(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
+    assert prediction_log.decode(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
 
 
 def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
