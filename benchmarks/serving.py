@@ -290,13 +290,16 @@ def main():
     results = {}
     stop_event = threading.Event()
     drainer = threading.Thread(target=drain_in_background, args=(stop_event,), daemon=True)
-    drainer.start()
+    if os.environ.get("BENCH_NO_DRAIN") != "1":  # diagnosis: how much of the logging cost is the drain's
+        drainer.start()
     servers = [
         ("ours, 2 workers, logging off", "ours", 2, {"SERVING_LOG_PREDICTIONS": "0"}),
         ("ours, 2 workers, logging on", "ours", 2, {}),
         ("MLflow, its default (1 worker)", "mlflow", None, {}),
         ("MLflow, 2 workers", "mlflow", 2, {}),
     ]
+    only = os.environ.get("BENCH_SERVERS")  # diagnosis: e.g. "ours" measures our server alone
+    servers = [server for server in servers if not only or server[1] == only]
     try:
         for label, kind, workers, env in servers:
             port = free_port()
@@ -322,6 +325,10 @@ def main():
         stop_event.set()
         if private:
             private.stop()
+    if only:
+        for (label, n, connections), (rps, p50) in results.items():
+            print(f"{label:34} {n:>4} {connections:>7} {rps:>9.0f} {p50:>8.2f}")
+        return
     report(results, sklearn_ms, fast_ms, path)
 
 
