@@ -10,11 +10,13 @@ from pipelines_app.models import (
     Deployment,
     DeploymentEvent,
     Environment,
+    Feedback,
     ModelVersion,
     Notification,
     Pipeline,
     PipelineRun,
     PipelineVersion,
+    PredictionLog,
     RegisteredModel,
     StepRun,
     WorkerHeartbeat,
@@ -147,3 +149,19 @@ class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyHistoryAdmin):
     list_display = ["user", "message", "created_at", "read_at"]
+
+
+@admin.register(PredictionLog)
+class PredictionLogAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["request_id", "deployment", "model_version", "role", "rows", "status_code", "created_at"]
+    list_filter = ["role", "status_code"]
+    # The table grows with every request: no count on the list page, look rows up by id.
+    show_full_result_count = False
+    search_fields = ["request_id"]
+    list_select_related = ["deployment__environment", "deployment__model", "model_version__model"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["request_id", "label", "created_by", "created_at"]
+    search_fields = ["request_id"]

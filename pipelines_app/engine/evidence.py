@@ -5,8 +5,12 @@ three can never disagree.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from pipelines_app.models import Deployment, DeploymentEvent, ModelVersion, StepStatus
+from django.db.models import Avg, Count, Q, Sum
+from django.utils import timezone
+
+from pipelines_app.models import Deployment, DeploymentEvent, ModelVersion, PredictionLog, StepStatus
 
 # Metrics where a smaller number is the better model; everything else scores higher when better.
 LOWER_IS_BETTER = {
@@ -19,6 +23,8 @@ LOWER_IS_BETTER = {
 }
 KEY_METRICS = ["roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "rmse", "mae", "r2"]
 FAIRNESS_METRICS = ("demographic_parity_difference", "equal_opportunity_difference")
+# The staging traffic a reviewer sees: the last day of it.
+STAGING_WINDOW = timedelta(hours=24)
 # Deltas smaller than this are shown as "same": four decimals is what the table prints.
 SAME_WITHIN = 5e-5
 
@@ -113,7 +119,20 @@ def _staging_summary(candidate):
     if deployment is None:
         return None
     event = DeploymentEvent.objects.filter(deployment=deployment, version=candidate).order_by("-created_at").first()
-    return {"since": event.created_at if event else deployment.updated_at, "by": event.actor_name if event else ""}
+    since = event.created_at if event else deployment.updated_at
+    traffic = (
+        PredictionLog.objects.filter(
+            deployment=deployment, model_version=candidate, created_at__gte=max(since, timezone.now() - STAGING_WINDOW)
+        )
+        .exclude(role=PredictionLog.Role.SHADOW)
+        .aggregate(
+            requests=Count("id"),
+            rows=Sum("rows"),
+            errors=Count("id", filter=Q(status_code__gte=400)),
+            latency=Avg("latency_ms", filter=Q(status_code=200)),
+        )
+    )
+    return {"since": since, "by": event.actor_name if event else "", **traffic}
 
 
 def build_evidence(candidate, environment=""):

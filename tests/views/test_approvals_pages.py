@@ -36,7 +36,7 @@ def test_the_evidence_page_shows_candidate_against_production(client_for, review
     assert "suspected leakage" in text and "share" in text
     version = waiting.model_version
     assert version.dataset_version.sha256[:16] in text and version.pipeline_version.get_absolute_url() in text
-    assert "Already live in staging" in text
+    assert "Already live in staging" in text and "No traffic has reached it there yet." in text
     assert 'name="decision" value="approve"' in text
     assert "left, then reject" in text
 
@@ -144,3 +144,14 @@ def test_each_model_version_has_its_report(client_for, viewer, waiting):
     assert response.status_code == 200
     html = response.content.decode()
     assert f"Approval request #{waiting.pk}" in html and "<script src=" not in html
+
+
+def test_the_evidence_shows_the_candidate_staging_traffic(client_for, reviewer, waiting):
+    from pipelines_app.models import Deployment, PredictionLog
+
+    staging = Deployment.objects.get(environment__name="staging")
+    version = waiting.model_version
+    PredictionLog.objects.create(deployment=staging, model_version=version, request_id="a", rows=3, latency_ms=2.0)
+    PredictionLog.objects.create(deployment=staging, model_version=version, request_id="b", status_code=400)
+    text = client_for(reviewer).get(waiting.get_absolute_url()).content.decode()
+    assert "2 requests (4 rows scored), 1 refused, 2.00 ms on average" in text
