@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("PREDICTION_LOG_DRAIN_S", "2")),
         "options": {"queue": "monitoring", "expires": 10},
     },
+    "fold-rollups": {
+        "task": "pipelines_app.tasks.fold_rollups",
+        "schedule": float(env("ROLLUP_EVERY_S", "5")),
+        "options": {"queue": "monitoring", "expires": 30},
+    },
     "prune-worker-heartbeats": {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),

@@ -91,3 +91,14 @@ def drain_prediction_logs():
     from pipelines_app.serving.prediction_log import drain
 
     return drain()
+
+
+@shared_task
+def fold_rollups():
+    """Periodic (beat, monitoring queue): fold new prediction logs into per-minute rollups."""
+    from pipelines_app.monitoring.rollups import fold
+
+    total = 0
+    while folded := fold():
+        total += folded
+    return total

@@ -8,6 +8,7 @@ from pipelines_app.views import (
     core,
     datasets,
     deployments,
+    monitoring,
     notifications,
     pipelines,
     registry,
@@ -56,6 +57,9 @@ urlpatterns = [
     path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
     path("approvals/<int:pk>/decide/", approvals.approval_decide, name="approval-decide"),
     path("approvals/<int:pk>/report/", approvals.approval_report, name="approval-report"),
+    path("monitoring/", monitoring.overview, name="monitoring"),
+    path("monitoring/<str:model>/<slug:environment>/", monitoring.dashboard, name="monitoring-dashboard"),
+    path("monitoring/<str:model>/<slug:environment>/data/", monitoring.dashboard_data, name="monitoring-data"),
     path("deployments/", deployments.deployment_list, name="deployments"),
     path("deployments/environments/", deployments.environment_list, name="environments"),
     path("deployments/environments/new/", deployments.environment_create, name="environment-create"),
@@ -67,4 +71,3 @@ urlpatterns = [
         name="deployment-action",
     ),
 ]
-urlpatterns += [path(f"{key}/", core.section_view(key), name=key) for key in core.SECTIONS]

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from pipelines_app.api import datasets, deployments, feedback, hooks, pipelines, runs, views
+from pipelines_app.api import datasets, deployments, feedback, hooks, monitoring, pipelines, runs, views
 
 router = SimpleRouter()
 router.register("pipelines", pipelines.PipelineViewSet, basename="pipeline")
@@ -28,5 +28,10 @@ urlpatterns = [
         name="api-abort-canary",
     ),
     path("feedback/", feedback.FeedbackView.as_view(), name="api-feedback"),
+    path(
+        "monitoring/<str:model>/<slug:environment>/summary/",
+        monitoring.MonitoringSummary.as_view(),
+        name="api-monitoring-summary",
+    ),
     path("", include(router.urls)),
 ]

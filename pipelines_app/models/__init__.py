@@ -5,6 +5,7 @@ from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
+from .monitoring import Rollup, RollupCursor
 from .notifications import Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
@@ -31,6 +32,8 @@ __all__ = [
     "PipelineVersion",
     "PredictionLog",
     "RegisteredModel",
+    "Rollup",
+    "RollupCursor",
     "RunStatus",
     "StepRun",
     "StepStatus",

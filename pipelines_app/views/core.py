@@ -43,26 +43,6 @@ def check_workers(request):
     return redirect("overview")
 
 
-SECTIONS = {
-    "monitoring": (
-        "Monitoring",
-        "No deployed model to monitor yet.",
-        "Traffic, latency, drift and performance of deployed models appear here.",
-    ),
-}
-
-
-def section_view(key):
-    title, empty, explain = SECTIONS[key]
-
-    @role_required(Role.VIEWER)
-    def view(request):
-        return render(request, "core/section.html", {"title": title, "empty": empty, "explain": explain})
-
-    view.__name__ = f"{key}_index"
-    return view
-
-
 def forbidden(request, exception=None):
     message = str(exception) if exception and str(exception) else "You may not do this."
     return render(request, "403.html", {"message": message}, status=403)

@@ -1,0 +1,217 @@
+"""Folding prediction logs into per-minute rollups, and reading a window of them back.
+
+``fold`` (a Celery task on the ``monitoring`` queue, every few seconds) takes the logs after the cursor in id
+order, groups them by deployment, version, role and minute, counts them into the bins of each version's
+training profile and adds them to the minute's rollup, moving the cursor in the same transaction: a log is
+folded once. ``window`` sums the rollups of a time window: the only thing dashboards and drift read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import transaction
+
+from pipelines_app.models import ModelVersion, PredictionLog, Rollup, RollupCursor
+from pipelines_app.monitoring import bins
+
+FOLD_BATCH = 20_000
+# Request latency bins, in milliseconds: fine where serving lives (under 10 ms), coarse beyond.
+LATENCY_EDGES_MS = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000,
+                    2000, 5000]  # fmt: skip
+SCORE_BINS = 20
+
+
+@dataclass
+class _Bucket:
+    requests: int = 0
+    rows: int = 0
+    errors: int = 0
+    latency: np.ndarray = field(default_factory=lambda: np.zeros(len(LATENCY_EDGES_MS), dtype=np.int64))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64))
+    positives: int = 0
+    values: dict = field(default_factory=lambda: defaultdict(list))
+
+
+class _Versions:
+    """Bins and positive label per model version, read once per fold."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def get(self, version_id):
+        if version_id not in self._cache:
+            version = ModelVersion.objects.filter(pk=version_id).first()
+            if version is None:
+                self._cache[version_id] = ({}, None)
+            else:
+                specs = bins.reference_bins(version.reference_profile, version.feature_schema)
+                self._cache[version_id] = (specs, (version.target_info or {}).get("positive_label"))
+        return self._cache[version_id]
+
+
+def latency_bin(ms: float) -> int:
+    return max(0, int(np.searchsorted(LATENCY_EDGES_MS, ms, side="right")) - 1)
+
+
+def fold(limit: int = FOLD_BATCH) -> int:
+    """Fold the next logs into rollups; returns how many logs were folded."""
+    with transaction.atomic():
+        cursor, _ = RollupCursor.objects.get_or_create(name="predictions")
+        cursor = RollupCursor.objects.select_for_update().get(pk=cursor.pk)
+        logs = list(
+            PredictionLog.objects.filter(id__gt=cursor.last_id)
+            .order_by("id")
+            .values_list(
+                "id",
+                "deployment_id",
+                "model_version_id",
+                "role",
+                "rows",
+                "status_code",
+                "latency_ms",
+                "created_at",
+                "inputs",
+                "predictions",
+                "scores",
+            )[:limit]  # fmt: skip
+        )
+        if not logs:
+            return 0
+        versions = _Versions()
+        buckets: dict[tuple, _Bucket] = defaultdict(_Bucket)
+        for _, deployment, version, role, rows, code, latency, at, inputs, predictions, scores in logs:
+            bucket = buckets[(deployment, version, role, at.replace(second=0, microsecond=0))]
+            bucket.requests += 1
+            bucket.latency[min(latency_bin(latency), len(LATENCY_EDGES_MS) - 1)] += 1
+            if code >= 400:
+                bucket.errors += 1
+                continue
+            bucket.rows += rows
+            specs, positive = versions.get(version)
+            if positive is not None:
+                bucket.positives += sum(1 for p in predictions or [] if p == positive)
+            if scores:
+                valid = [s for s in scores if isinstance(s, float | int)]
+                index = np.minimum((np.asarray(valid) * SCORE_BINS).astype(int), SCORE_BINS - 1)
+                bucket.scores += np.bincount(index, minlength=SCORE_BINS)
+            for name in specs:
+                bucket.values[name].extend((inputs or {}).get(name) or [None] * rows)
+        _store(buckets, versions)
+        cursor.last_id = logs[-1][0]
+        cursor.save(update_fields=["last_id"])
+    return len(logs)
+
+
+def _store(buckets, versions):
+    keys = list(buckets)
+    existing = {
+        (r.deployment_id, r.model_version_id, r.role, r.bucket): r
+        for r in Rollup.objects.select_for_update().filter(
+            deployment_id__in={k[0] for k in keys}, bucket__in={k[3] for k in keys}
+        )
+    }
+    created, updated = [], []
+    for key, bucket in buckets.items():
+        specs, _ = versions.get(key[1])
+        counts = {name: bins.count(specs[name], values) for name, values in bucket.values.items()}
+        row = existing.get(key)
+        if row is None:
+            created.append(
+                Rollup(
+                    deployment_id=key[0],
+                    model_version_id=key[1],
+                    role=key[2],
+                    bucket=key[3],
+                    requests=bucket.requests,
+                    rows=bucket.rows,
+                    errors=bucket.errors,
+                    latency_counts=bucket.latency.tolist(),
+                    score_counts=bucket.scores.tolist(),
+                    positives=bucket.positives,
+                    feature_counts=counts,
+                )
+            )
+            continue
+        row.requests += bucket.requests
+        row.rows += bucket.rows
+        row.errors += bucket.errors
+        row.latency_counts = _add(row.latency_counts, bucket.latency.tolist())
+        row.score_counts = _add(row.score_counts, bucket.scores.tolist())
+        row.positives += bucket.positives
+        row.feature_counts = {
+            name: _add(row.feature_counts.get(name, []), counts.get(name, []))
+            for name in set(row.feature_counts) | set(counts)
+        }
+        updated.append(row)
+    Rollup.objects.bulk_create(created)
+    Rollup.objects.bulk_update(
+        updated, ["requests", "rows", "errors", "latency_counts", "score_counts", "positives", "feature_counts"]
+    )
+
+
+def _add(a, b):
+    if len(a) < len(b):
+        a = list(a) + [0] * (len(b) - len(a))
+    return [x + (b[i] if i < len(b) else 0) for i, x in enumerate(a)]
+
+
+@dataclass
+class Window:
+    """The sum of a window's rollups, overall and per minute."""
+
+    requests: int = 0
+    rows: int = 0
+    errors: int = 0
+    positives: int = 0
+    latency: list = field(default_factory=lambda: [0] * len(LATENCY_EDGES_MS))
+    scores: list = field(default_factory=lambda: [0] * SCORE_BINS)
+    features: dict = field(default_factory=dict)  # of the version asked for
+    series: list = field(default_factory=list)  # per minute: time, requests, rows, errors, positives, latency
+
+
+def window(deployment, since, until=None, version=None) -> Window:
+    """Rollups of ``deployment`` from ``since`` (shadow traffic aside); feature counts of ``version`` only."""
+    rollups = Rollup.objects.filter(deployment=deployment, bucket__gte=since).exclude(role="shadow")
+    if until is not None:
+        rollups = rollups.filter(bucket__lt=until)
+    result = Window()
+    per_minute = {}
+    for r in rollups.order_by("bucket").iterator():
+        result.requests += r.requests
+        result.rows += r.rows
+        result.errors += r.errors
+        result.positives += r.positives
+        result.latency = _add(result.latency, r.latency_counts)
+        result.scores = _add(result.scores, r.score_counts)
+        if version is not None and r.model_version_id == version.pk:
+            for name, counts in r.feature_counts.items():
+                result.features[name] = _add(result.features.get(name, []), counts)
+        minute = per_minute.setdefault(
+            r.bucket, {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": []}
+        )
+        minute["requests"] += r.requests
+        minute["rows"] += r.rows
+        minute["errors"] += r.errors
+        minute["positives"] += r.positives
+        minute["latency"] = _add(minute["latency"], r.latency_counts)
+    result.series = list(per_minute.values())
+    return result
+
+
+def percentile(counts, q) -> float | None:
+    """The q-quantile (0–1) of a latency histogram, interpolated within the bin that holds it."""
+    total = sum(counts)
+    if not total:
+        return None
+    target = q * total
+    running = 0
+    for i, c in enumerate(counts):
+        if c and running + c >= target:
+            lower = LATENCY_EDGES_MS[i]
+            upper = LATENCY_EDGES_MS[i + 1] if i + 1 < len(LATENCY_EDGES_MS) else LATENCY_EDGES_MS[-1] * 2
+            return round(lower + (upper - lower) * (target - running) / c, 3)
+        running += c
+    return float(LATENCY_EDGES_MS[-1])

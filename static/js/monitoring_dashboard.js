@@ -1,0 +1,95 @@
+// Monitoring dashboard: one JSON request (rollups only) draws every chart; refreshes every 30 s when asked.
+(function () {
+  var config = {displayModeBar: false, responsive: true};
+  function layout(title, y) {
+    return {title: {text: title, font: {size: 14}}, height: 280, margin: {l: 50, r: 10, t: 40, b: 40},
+            yaxis: {title: {text: y || ""}}, paper_bgcolor: "rgba(0,0,0,0)", legend: {orientation: "h", y: -0.3}};
+  }
+  function markers(events) {
+    // Deployments and rollbacks as vertical lines on every time axis.
+    return events.map(function (e) {
+      return {type: "line", xref: "x", yref: "paper", x0: e.t, x1: e.t, y0: 0, y1: 1,
+              line: {dash: "dot", width: 1, color: e.action === "rollback" ? "#c0392b" : "#888"}};
+    });
+  }
+  function timeChart(id, title, series, keys, shapes, y) {
+    var traces = keys.map(function (k) {
+      return {x: series.map(function (p) { return p.t; }), y: series.map(function (p) { return p[k]; }),
+              mode: "lines+markers", name: k};
+    });
+    Plotly.react(id, traces, Object.assign(layout(title, y), {shapes: shapes}), config);
+  }
+  function text(value, digits) { return value === null || value === undefined ? "—" : Number(value).toFixed(digits); }
+  function fact(label, value) {
+    return '<div><span>' + label + '</span><strong>' + value + '</strong></div>';
+  }
+  function draw(data) {
+    var levels = Object.keys(data.drift).filter(function (k) { return typeof data.drift[k] === "object"; });
+    document.getElementById("headline").innerHTML = [
+      fact("Version", "v" + data.version), fact("Requests", data.requests), fact("Rows", data.rows),
+      fact("Errors", data.error_rate === null ? "—" : (100 * data.error_rate).toFixed(2) + "%"),
+      fact("Latency p50 / p95 / p99", text(data.latency_ms.p50, 2) + " / " + text(data.latency_ms.p95, 2) + " / " + text(data.latency_ms.p99, 2) + " ms"),
+      fact("Positive rate", data.positive_rate === null ? "—" : (100 * data.positive_rate).toFixed(1) + "%"),
+      fact("Features drifted", (100 * data.share_drifted).toFixed(0) + "%" + (data.dataset_drift ? " (dataset drift)" : "")),
+    ].join("");
+    var shapes = markers(data.events);
+    timeChart("chart-volume", "Requests per minute", data.series, ["requests"], shapes);
+    timeChart("chart-latency", "Latency (ms)", data.series, ["p50", "p95", "p99"], shapes, "ms");
+    timeChart("chart-errors", "Error rate", data.series, ["error_rate"], shapes);
+    timeChart("chart-positive", "Positive rate", data.series, ["positive_rate"], shapes);
+    var bins = data.scores.map(function (_, i) { return (i + 0.5) / data.scores.length; });
+    Plotly.react("chart-scores", [{type: "bar", x: bins, y: data.scores, name: "rows"}],
+                 Object.assign(layout("Score distribution", "rows"), {xaxis: {title: {text: "score"}}}), config);
+    Plotly.react("chart-drift", [{type: "bar", x: levels, y: levels.map(function (k) { return data.drift[k].psi; }),
+      marker: {color: levels.map(function (k) { return {ok: "#1f8a4c", warn: "#b7791f", alert: "#c0392b"}[data.drift[k].level]; })},
+      name: "PSI"}], Object.assign(layout("Drift (PSI) by feature", "PSI"), {shapes: [
+        {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.1, y1: 0.1, line: {dash: "dash", color: "#b7791f"}},
+        {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.25, y1: 0.25, line: {dash: "dash", color: "#c0392b"}}]}), config);
+    document.getElementById("drift-rows").innerHTML = levels.map(function (k) {
+      var d = data.drift[k];
+      return '<tr data-feature="' + k + '" data-level="' + d.level + '"><td>' + k + '</td><td>' + d.method + '</td><td>' +
+        text(d.score, 4) + '</td><td>' + text(d.psi, 4) + '</td><td>' + d.rows + '</td><td><span class="level level-' +
+        d.level + '">' + d.level + '</span></td></tr>';
+    }).join("");
+    var holder = document.getElementById("feature-charts");
+    Object.keys(data.features).forEach(function (name) {
+      var id = "feature-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
+      if (!document.getElementById(id)) {
+        var div = document.createElement("div");
+        div.id = id; div.className = "chart"; div.setAttribute("role", "img");
+        div.setAttribute("aria-label", name + ": current against training");
+        holder.appendChild(div);
+      }
+      var f = data.features[name];
+      var share = function (counts) {
+        var total = counts.reduce(function (a, b) { return a + b; }, 0) || 1;
+        return counts.map(function (c) { return c / total; });
+      };
+      Plotly.react(id, [{type: "bar", x: f.labels, y: share(f.reference), name: "training"},
+                        {type: "bar", x: f.labels, y: share(f.current), name: "current"}],
+                   Object.assign(layout(name, "share"), {barmode: "group"}), config);
+    });
+    var p = data.performance.realised;
+    document.getElementById("performance").innerHTML = p.labelled ? [
+      fact("Labelled rows", p.labelled), fact("Label coverage", (100 * (p.label_coverage || 0)).toFixed(1) + "%"),
+      fact("Accuracy", text(p.accuracy, 3)), fact("Precision", text(p.precision, 3)),
+      fact("Recall", text(p.recall, 3)), fact("ROC AUC", text(p.roc_auc, 3))].join("") :
+      '<p class="muted">No labels yet: POST them to /api/v1/feedback/ by request id.</p>';
+  }
+  function load() {
+    var node = document.getElementById("dashboard");
+    fetch(node.dataset.url, {credentials: "same-origin"}).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).then(function (res) {
+      var error = document.getElementById("dashboard-error");
+      if (!res.ok) { error.hidden = false; error.textContent = res.body.error || "The data could not be loaded."; return; }
+      error.hidden = true;
+      draw(res.body);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.getElementById("dashboard") || typeof Plotly === "undefined") return;
+    load();
+    setInterval(function () { if (document.getElementById("auto-refresh").checked) load(); }, 30000);
+  });
+})();

@@ -1,0 +1,80 @@
+"""simulate_traffic sends real HTTP requests with drift and feedback; the dashboard, in Chromium, shows the charts
+with data and flags the drifted feature."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+
+from pipelines_app.engine.deployments import deploy_version
+from pipelines_app.ml import artifacts, training
+from pipelines_app.models import Environment, Feedback, ModelVersion, PredictionLog, RegisteredModel
+from pipelines_app.monitoring.rollups import fold
+from pipelines_app.serving.prediction_log import drain
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def serving_model(demo_dataset, environments):
+    frame = demo_dataset.read_frame()
+    result = training.train_model(
+        frame,
+        demo_dataset.schema,
+        target="card",
+        estimator_path="sklearn.linear_model.LogisticRegression",
+        params={"max_iter": 1000},
+        drop=["share", "expenditure"],
+        random_state=1,
+        positive_label="yes",
+    )
+    data = artifacts.dump_model(result.pipeline)
+    version = ModelVersion(
+        model=RegisteredModel.objects.create(name="credit-card-approval"),
+        version=1,
+        dataset_version=demo_dataset,
+        sha256=artifacts.sha256_of(data),
+        task=result.task,
+        target="card",
+        target_info=result.target_info,
+        estimator=result.estimator,
+        features=result.features,
+        feature_schema=result.feature_schema,
+        reference_profile=result.reference_profile,
+    )
+    version.artifact.save("v1.skops", ContentFile(data), save=False)
+    version.save()
+    deploy_version(Environment.objects.get(name="staging"), version, "system")
+    return version
+
+
+def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page, viewer, redis_url):
+    call_command(
+        "simulate_traffic",
+        "--model=credit-card-approval",
+        "--environment=staging",
+        "--rows=400",
+        "--drift=income=1.6",
+        "--drift-after=100",
+        "--feedback-rate=0.5",
+        f"--url={live_server.url}",
+    )
+    drain()
+    while fold():
+        pass
+    assert PredictionLog.objects.filter(status_code=200).count() == 400
+    assert 150 < Feedback.objects.count() < 250
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", viewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(live_server.url + "/monitoring/credit-card-approval/staging/")
+    page.locator('#drift-rows tr[data-feature="income"]').wait_for()
+    assert page.locator('#drift-rows tr[data-feature="income"]').get_attribute("data-level") in ("warn", "alert")
+    for chart in ("chart-volume", "chart-latency", "chart-positive", "chart-scores", "chart-drift"):
+        page.locator(f"#{chart} .main-svg").first.wait_for()
+    points = page.evaluate("document.getElementById('chart-volume').data[0].y.reduce((a, b) => a + b, 0)")
+    assert points == 400
+    assert page.evaluate("document.getElementById('feature-income').data.length") == 2
+    assert "labelled rows" in page.locator("#performance").inner_text().lower()

@@ -1,0 +1,120 @@
+"""Rollups against a direct computation on the raw logs; the summary API and the dashboard read them."""
+
+import csv
+import json
+import random
+
+import numpy as np
+import pytest
+
+from pipelines_app.models import ApiToken, PredictionLog, Rollup
+from pipelines_app.monitoring import bins
+from pipelines_app.monitoring.rollups import fold
+from pipelines_app.serving.prediction_log import drain
+from tests.conftest import DEMO_CSV, api_client
+
+URL = "/serve/credit-card-approval/staging/invocations"
+
+
+def records():
+    with open(DEMO_CSV) as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for row in rows:
+        record = {k: v for k, v in row.items() if k not in ("card", "share", "expenditure")}
+        for key in ("reports", "age", "income", "dependents", "months", "majorcards", "active"):
+            record[key] = float(record[key])
+        out.append(record)
+    return out
+
+
+@pytest.fixture
+def traffic(client, deployed, editor):
+    """600 requests (some batches), the last 400 with income x1.6, and two refused ones; drained and folded."""
+    token = ApiToken.objects.issue(editor)[1]
+    rng = random.Random(3)
+    pool = records()
+    for i in range(600):
+        batch = [dict(pool[rng.randrange(len(pool))]) for _ in range(3 if i % 50 == 0 else 1)]
+        if i >= 200:
+            for row in batch:
+                row["income"] *= 1.6
+        client.post(URL, json.dumps({"dataframe_records": batch}), "application/json",
+                    HTTP_AUTHORIZATION=f"Token {token}")  # fmt: skip
+    for _ in range(2):
+        client.post(URL, json.dumps({"dataframe_records": [{"age": "old"}]}), "application/json",
+                    HTTP_AUTHORIZATION=f"Token {token}")  # fmt: skip
+    drain()
+    while fold():
+        pass
+    return deployed
+
+
+def test_rollups_add_up_to_the_raw_logs(traffic):
+    logs = list(PredictionLog.objects.all())
+    rollups = list(Rollup.objects.all())
+    assert sum(r.requests for r in rollups) == len(logs) == 602
+    assert sum(r.errors for r in rollups) == 2
+    assert sum(r.rows for r in rollups) == sum(log.rows for log in logs if log.status_code == 200) == 624
+    assert sum(r.positives for r in rollups) == sum(log.predictions.count("yes") for log in logs)
+    assert sum(sum(r.score_counts) for r in rollups) == 624
+    assert sum(sum(r.latency_counts) for r in rollups) == 602
+    spec = bins.reference_bins(traffic.reference_profile, traffic.feature_schema)["income"]
+    raw = [v for log in logs if log.status_code == 200 for v in log.inputs["income"]]
+    folded = np.sum([r.feature_counts["income"] for r in rollups], axis=0).tolist()
+    assert folded == bins.count(spec, raw)
+
+
+def test_folding_twice_folds_nothing_more(traffic):
+    before = sum(r.requests for r in Rollup.objects.all())
+    assert fold() == 0
+    assert sum(r.requests for r in Rollup.objects.all()) == before
+
+
+def test_the_summary_flags_the_shifted_feature_and_not_the_others(traffic, viewer):
+    response = api_client(viewer).get("/api/v1/monitoring/credit-card-approval/staging/summary/?window=24h")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["requests"] == 602 and body["rows"] == 624 and body["errors"] == 2
+    assert body["latency_ms"]["p50"] is not None and body["latency_ms"]["p50"] <= body["latency_ms"]["p99"]
+    assert body["drift"]["income"]["level"] in ("warn", "alert")
+    calm = [f for f, d in body["drift"].items() if isinstance(d, dict) and f != "income" and d["level"] == "alert"]
+    assert calm == []
+    assert 0 < body["drift"]["share_drifted"] < 0.5
+    assert body["performance"]["realised"] == {"labelled": 0, "label_coverage": 0.0}
+
+
+@pytest.mark.parametrize("window", ["soon", "0m", "400d"])
+def test_a_bad_window_is_400(traffic, viewer, window):
+    response = api_client(viewer).get(f"/api/v1/monitoring/credit-card-approval/staging/summary/?window={window}")
+    assert response.status_code == 400 and "window" in response.json()
+
+
+def test_an_unknown_deployment_is_404(deployed, viewer):
+    assert api_client(viewer).get("/api/v1/monitoring/nope/staging/summary/").status_code == 404
+
+
+def test_the_dashboard_and_its_data(traffic, client_for, viewer):
+    client = client_for(viewer)
+    page = client.get("/monitoring/credit-card-approval/staging/")
+    assert page.status_code == 200 and "plotly" in page.content.decode().lower()
+    data = client.get("/monitoring/credit-card-approval/staging/data/?window=1h").json()
+    assert sum(point["requests"] for point in data["series"]) == 602
+    assert sum(data["features"]["income"]["current"]) == 624
+    assert data["events"] and data["events"][0]["action"] == "deploy"
+    assert client.get("/monitoring/credit-card-approval/staging/data/?window=x").status_code == 400
+    overview = client.get("/monitoring/").content.decode()
+    assert "credit-card-approval" in overview and "level-" in overview
+
+
+def test_feedback_gives_realised_performance(traffic, editor, viewer):
+    logs = PredictionLog.objects.filter(status_code=200, rows=1)[:100]
+    labels = [{"request_id": log.request_id, "label": log.predictions[0]} for log in logs[:80]]
+    labels += [
+        {"request_id": log.request_id, "label": "no" if log.predictions[0] == "yes" else "yes"} for log in logs[80:]
+    ]
+    assert api_client(editor).post("/api/v1/feedback/", labels, format="json").json()["accepted"] == 100
+    body = api_client(viewer).get("/api/v1/monitoring/credit-card-approval/staging/summary/").json()
+    realised = body["performance"]["realised"]
+    assert realised["labelled"] == 100 and realised["accuracy"] == pytest.approx(0.8)
+    assert realised["label_coverage"] == pytest.approx(100 / 624, abs=1e-4)
