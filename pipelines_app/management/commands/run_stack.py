@@ -147,7 +147,12 @@ class Command(BaseCommand):
 
     def _announce(self, port):
         self.stdout.write(self.style.SUCCESS(f"\nMLOps Site is running on http://127.0.0.1:{port}/"))
-        self.stdout.write("Log in with a demo login above. Ctrl-C stops everything.\n")
+        self.stdout.write("Log in with a demo login above. Ctrl-C stops everything.")
+        self.stdout.write(
+            "Once a model is deployed (run the credit card pipeline, approve it), give the dashboards traffic:\n"
+            f"  PORT={port} .venv/bin/python manage.py simulate_traffic --model credit-card-approval "
+            "--environment production --rows 5000 --drift income=1.5 --drift-after 2000 --feedback-rate 0.8\n"
+        )
         self.stdout.flush()
 
     def _check_children(self):
