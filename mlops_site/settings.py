@@ -252,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("ROLLUP_EVERY_S", "5")),
         "options": {"queue": "monitoring", "expires": 30},
     },
+    "evaluate-alerts": {
+        "task": "pipelines_app.tasks.evaluate_alerts",
+        "schedule": float(env("ALERTS_EVERY_S", "30")),
+        "options": {"queue": "monitoring", "expires": 60},
+    },
     "prune-worker-heartbeats": {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),

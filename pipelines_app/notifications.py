@@ -59,7 +59,7 @@ def notify_reviewers(request):
     Notification.objects.notify(users, f"Approval needed: {request.message}", url)
     emails = sorted({u.email for u in users if u.email})
     if emails:
-        _mail(f"[MLOps Site] approval needed: {request.message}", f"{settings.SITE_URL}{url}\n", emails)
+        send_quietly(f"[MLOps Site] approval needed: {request.message}", f"{settings.SITE_URL}{url}\n", emails)
 
 
 def notify_decision(request):
@@ -70,14 +70,14 @@ def notify_decision(request):
     url = _approval_url(request)
     Notification.objects.notify([request.requested_by], text, url)
     if request.requested_by.email:
-        _mail(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", [request.requested_by.email])
+        send_quietly(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", [request.requested_by.email])
 
 
 def _approval_url(request):
     return request.get_absolute_url()
 
 
-def _mail(subject, body, to):
+def send_quietly(subject, body, to):
     try:
         send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, to)
     except Exception:  # noqa: BLE001  (a mail server problem must not change what was decided)
@@ -143,4 +143,4 @@ def notify_admins(text, obj=None):
     Notification.objects.notify(users, text, url)
     emails = sorted({u.email for u in users if u.email})
     if emails:
-        _mail(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", emails)
+        send_quietly(f"[MLOps Site] {text}", f"{settings.SITE_URL}{url}\n", emails)

@@ -102,3 +102,11 @@ def fold_rollups():
     while folded := fold():
         total += folded
     return total
+
+
+@shared_task
+def evaluate_alerts():
+    """Periodic (beat, monitoring queue): fire, update and resolve alerts from the rules."""
+    from pipelines_app.monitoring.alerts import evaluate
+
+    return evaluate()

@@ -27,9 +27,13 @@ def approval_satisfies(request, environment):
 def deploy_version(environment, version, actor, strategy="replace", canary_percent=0, run=None):
     """Make ``version`` serve in ``environment`` (replace, canary or shadow) and record it."""
     with transaction.atomic():
-        deployment, _ = Deployment.objects.select_for_update().get_or_create(
+        deployment, created = Deployment.objects.select_for_update().get_or_create(
             environment=environment, model=version.model
         )
+        if created:
+            from pipelines_app.monitoring.alerts import ensure_default_rules
+
+            ensure_default_rules(deployment)
         previous = deployment.primary_version
         if previous is None:
             # Nothing serves yet: a canary or shadow would have no primary to share traffic with.

@@ -5,7 +5,7 @@ from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
-from .monitoring import Rollup, RollupCursor
+from .monitoring import Alert, AlertRule, Rollup, RollupCursor
 from .notifications import Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
@@ -14,6 +14,8 @@ from .serving import Feedback, PredictionLog
 from .system import WorkerHeartbeat
 
 __all__ = [
+    "Alert",
+    "AlertRule",
     "ApiToken",
     "ApprovalDecision",
     "ApprovalRequest",

@@ -41,3 +41,81 @@ class RollupCursor(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.last_id}"
+
+
+class AlertRule(models.Model):
+    """A condition on a deployment's monitoring summary, and what to do when it holds."""
+
+    class Metric(models.TextChoices):
+        DRIFT_SHARE = "drift_share", "share of features drifted"
+        FEATURE_PSI = "feature_psi", "PSI of one feature"
+        ROC_AUC = "roc_auc", "ROC AUC from feedback"
+        ACCURACY = "accuracy", "accuracy from feedback"
+        ERROR_RATE = "error_rate", "error rate"
+        LATENCY_P95 = "latency_p95", "latency p95 (ms)"
+        VOLUME_DROP = "volume_drop", "requests in the window fall to"
+
+    # Metrics that are bad when low; the rest are bad when high.
+    FIRES_BELOW = {Metric.ROC_AUC, Metric.ACCURACY, Metric.VOLUME_DROP}
+
+    deployment = models.ForeignKey("Deployment", on_delete=models.CASCADE, related_name="alert_rules")
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    feature = models.CharField(max_length=200, blank=True, help_text="For the PSI of one feature.")
+    threshold = models.FloatField()
+    window = models.CharField(max_length=10, default="1h", help_text="e.g. 30m, 1h, 24h")
+    cooldown_minutes = models.PositiveIntegerField(default=60, help_text="No new alert this soon after the last.")
+    notify = models.JSONField(default=list, blank=True, help_text="'group:<name>', e-mail addresses, 'webhook:<url>'.")
+    trigger_retraining = models.BooleanField(
+        default=False, help_text="Start the pipelines with a drift trigger that produce this model."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "metric"]
+
+    def __str__(self):
+        subject = f"{self.feature} PSI" if self.metric == self.Metric.FEATURE_PSI else self.get_metric_display()
+        return f"{subject} {'≤' if self.fires_below else '≥'} {self.threshold:g} over {self.window}"
+
+    @property
+    def fires_below(self):
+        return self.metric in self.FIRES_BELOW
+
+    def holds(self, value):
+        if value is None:
+            return False
+        return value <= self.threshold if self.fires_below else value >= self.threshold
+
+
+class Alert(models.Model):
+    """One firing of a rule: firing until the condition clears (resolved); someone may acknowledge it."""
+
+    class State(models.TextChoices):
+        FIRING = "firing", "firing"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+        RESOLVED = "resolved", "resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    state = models.CharField(max_length=15, choices=State.choices, default=State.FIRING)
+    value = models.FloatField(null=True)
+    message = models.CharField(max_length=300)
+    started_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    runs_started = models.JSONField(default=list, blank=True, help_text="Retraining runs this alert started.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # The alerts page and the overview ask for open alerts first.
+            models.Index(fields=["state", "-started_at"], name="alert_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule}: {self.state}"
+
+    @property
+    def open(self):
+        return self.state != self.State.RESOLVED

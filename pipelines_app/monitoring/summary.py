@@ -7,7 +7,7 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
-from pipelines_app.models import Feedback
+from pipelines_app.models import Alert, Feedback
 from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.spec.durations import parse_duration
 
@@ -107,6 +107,11 @@ def summary(deployment, window_text="24h") -> dict:
         "share_drifted": overall["share_drifted"],
         "dataset_drift": overall["dataset_drift"],
         "performance": {"realised": performance, "estimated": None},
-        "alerts": [],
+        "alerts": [
+            {"id": a.pk, "rule": str(a.rule), "state": a.state, "value": a.value, "since": a.started_at.isoformat()}
+            for a in Alert.objects.filter(rule__deployment=deployment)
+            .exclude(state=Alert.State.RESOLVED)
+            .select_related("rule")
+        ],
         "_totals": totals,
     }

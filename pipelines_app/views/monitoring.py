@@ -1,12 +1,17 @@
 """Monitoring: every deployment's health on one page, and each deployment's dashboard (data from rollups)."""
 
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from pipelines_app.models import Deployment, DeploymentEvent
+from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, DeploymentEvent
 from pipelines_app.monitoring import bins, rollups
-from pipelines_app.monitoring.summary import WindowInvalid, summary
-from pipelines_app.permissions import Role, role_required
+from pipelines_app.monitoring.alerts import acknowledge
+from pipelines_app.monitoring.summary import WindowInvalid, parse_window, summary
+from pipelines_app.permissions import Role, has_role, role_required
 
 WINDOWS = ["1h", "6h", "24h", "7d", "30d"]
 
@@ -40,15 +45,22 @@ def overview(request):
     return render(request, "monitoring/overview.html", {"rows": rows})
 
 
+def _dashboard_context(request, deployment, form=None):
+    return {
+        "deployment": deployment,
+        "window": request.GET.get("window", "24h"),
+        "windows": WINDOWS,
+        "rules": deployment.alert_rules.all(),
+        "can_edit_rules": has_role(request.user, Role.EDITOR),
+        "rule_form": form or AlertRuleForm(deployment=deployment),
+        "open_alerts": Alert.objects.filter(rule__deployment=deployment).exclude(state=Alert.State.RESOLVED),
+    }
+
+
 @role_required(Role.VIEWER)
 def dashboard(request, model, environment):
     deployment = _deployment(model, environment)
-    window = request.GET.get("window", "24h")
-    return render(
-        request,
-        "monitoring/dashboard.html",
-        {"deployment": deployment, "window": window, "windows": WINDOWS},
-    )
+    return render(request, "monitoring/dashboard.html", _dashboard_context(request, deployment))
 
 
 @role_required(Role.VIEWER)
@@ -90,3 +102,112 @@ def dashboard_data(request, model, environment):
     ]
     data.update(series=series, features=features, scores=totals.scores, events=events)
     return JsonResponse(data)
+
+
+@role_required(Role.VIEWER)
+def alert_list(request):
+    alerts = Alert.objects.select_related(
+        "rule__deployment__model", "rule__deployment__environment", "acknowledged_by"
+    ).order_by("-started_at", "-id")
+    state = request.GET.get("state", "")
+    if state in Alert.State.values:
+        alerts = alerts.filter(state=state)
+    page = Paginator(alerts, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "monitoring/alerts.html",
+        {
+            "page": page,
+            "state": state,
+            "states": Alert.State.choices,
+            "query": f"state={state}" if state else "",
+            "can_acknowledge": has_role(request.user, Role.EDITOR),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def alert_acknowledge(request, pk):
+    alert = get_object_or_404(Alert, pk=pk)
+    if acknowledge(alert, request.user):
+        messages.success(request, "Acknowledged: the alert stays open until its condition clears.")
+    else:
+        messages.error(request, f"This alert is {alert.get_state_display()}: only a firing alert is acknowledged.")
+        return _conflict()
+    return redirect("alerts")
+
+
+def _conflict():
+    response = redirect("alerts")
+    response.status_code = 409
+    return response
+
+
+class AlertRuleForm(forms.ModelForm):
+    notify = forms.CharField(
+        required=False,
+        help_text="Comma-separated: group:<name>, e-mail addresses, webhook:<url>.",
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = ["metric", "feature", "threshold", "window", "cooldown_minutes", "notify", "trigger_retraining"]
+
+    def __init__(self, *args, deployment=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deployment = deployment
+
+    def clean_notify(self):
+        entries = [e.strip() for e in (self.cleaned_data.get("notify") or "").split(",") if e.strip()]
+        bad = [e for e in entries if not (e.startswith(("group:", "webhook:http")) or "@" in e)]
+        if bad:
+            raise forms.ValidationError(f"Not a group, e-mail address or webhook: {', '.join(bad)}.")
+        return entries
+
+    def clean_window(self):
+        try:
+            parse_window(self.cleaned_data["window"])
+        except WindowInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["window"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("metric") == AlertRule.Metric.FEATURE_PSI:
+            version = self.deployment.primary_version if self.deployment else None
+            features = version.features if version else []
+            if data.get("feature") not in features:
+                self.add_error("feature", f"Name one of the model's features: {', '.join(features)}.")
+        return data
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def alert_rule_create(request, model, environment):
+    deployment = _deployment(model, environment)
+    form = AlertRuleForm(request.POST, deployment=deployment)
+    if not form.is_valid():
+        return render(
+            request,
+            "monitoring/dashboard.html",
+            _dashboard_context(request, deployment, form),
+            status=400,
+        )
+    rule = form.save(commit=False)
+    rule.deployment = deployment
+    rule.save()
+    AuditEvent.objects.record(request.user, "alert_rule.created", rule, {"rule": str(rule)})
+    messages.success(request, f"Alert rule added: {rule}.")
+    return redirect("monitoring-dashboard", model, environment)
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def alert_rule_delete(request, model, environment, pk):
+    deployment = _deployment(model, environment)
+    rule = get_object_or_404(AlertRule, pk=pk, deployment=deployment)
+    AuditEvent.objects.record(request.user, "alert_rule.deleted", rule, {"rule": str(rule)})
+    rule.delete()
+    messages.success(request, "Alert rule removed.")
+    return redirect("monitoring-dashboard", model, environment)

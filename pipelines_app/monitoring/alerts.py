@@ -1,0 +1,154 @@
+"""Alert rules evaluated on the monitoring summary; firing, resolving, acknowledging, and what alerts do.
+
+``evaluate`` (a Celery task on the ``monitoring`` queue, every 30 seconds) reads each enabled rule's window
+once, fires an alert when the condition holds and none is open (after the cool-down), updates or resolves open
+ones, and on firing notifies (in-app, e-mail, webhook) and, for rules that say so, starts the pipelines with a
+drift trigger that produce the model: the loop back to training.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines_app.models import Alert, AlertRule, AuditEvent, Notification
+from pipelines_app.monitoring.summary import WindowInvalid, summary
+
+log = logging.getLogger(__name__)
+# Below these a window says too little to alert on: a handful of rows always looks drifted.
+MIN_ROWS = 100
+MIN_REQUESTS = 20
+MIN_LABELS = 30
+DEFAULT_RULES = [
+    {"metric": AlertRule.Metric.DRIFT_SHARE, "threshold": 0.5, "trigger_retraining": True},
+    {"metric": AlertRule.Metric.ERROR_RATE, "threshold": 0.01},
+    {"metric": AlertRule.Metric.LATENCY_P95, "threshold": 500},
+]
+
+
+def ensure_default_rules(deployment):
+    """Every deployment starts with drift share ≥ 0.5 (retrains), error rate ≥ 1% and latency p95 ≥ 500 ms."""
+    if deployment.alert_rules.exists():
+        return
+    AlertRule.objects.bulk_create(
+        [AlertRule(deployment=deployment, window="1h", notify=["group:editors"], **rule) for rule in DEFAULT_RULES]
+    )
+
+
+def value_of(rule, data):
+    """The rule's metric in the summary, or None when the window holds too little to judge."""
+    realised = data["performance"]["realised"]
+    enough_rows, enough_requests = data["rows"] >= MIN_ROWS, data["requests"] >= MIN_REQUESTS
+    metric = rule.metric
+    if metric == AlertRule.Metric.DRIFT_SHARE:
+        return data["share_drifted"] if enough_rows else None
+    if metric == AlertRule.Metric.FEATURE_PSI:
+        feature = data["drift"].get(rule.feature)
+        return feature.get("psi") if enough_rows and isinstance(feature, dict) else None
+    if metric in (AlertRule.Metric.ROC_AUC, AlertRule.Metric.ACCURACY):
+        return realised.get(metric) if realised.get("labelled", 0) >= MIN_LABELS else None
+    if metric == AlertRule.Metric.ERROR_RATE:
+        return data["error_rate"] if enough_requests else None
+    if metric == AlertRule.Metric.LATENCY_P95:
+        return data["latency_ms"]["p95"] if enough_requests else None
+    if metric == AlertRule.Metric.VOLUME_DROP:
+        return float(data["requests"])
+    return None
+
+
+def evaluate(now=None):
+    """Evaluate every enabled rule once; returns (fired, resolved)."""
+    now = now or timezone.now()
+    summaries = {}
+    fired = resolved = 0
+    rules = AlertRule.objects.filter(enabled=True).select_related(
+        "deployment__environment", "deployment__model", "deployment__primary_version"
+    )
+    for rule in rules:
+        deployment = rule.deployment
+        if deployment.primary_version is None:
+            continue
+        key = (deployment.pk, rule.window)
+        if key not in summaries:
+            try:
+                summaries[key] = summary(deployment, rule.window)
+            except WindowInvalid:
+                log.warning("alert rule %s has an unreadable window %r", rule.pk, rule.window)
+                continue
+        value = value_of(rule, summaries[key])
+        outcome = _apply(rule, value, now)
+        fired += outcome == "fired"
+        resolved += outcome == "resolved"
+    return fired, resolved
+
+
+def _apply(rule, value, now):
+    with transaction.atomic():
+        open_alert = (
+            Alert.objects.select_for_update()
+            .filter(rule=rule, state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED])
+            .first()
+        )
+        if rule.holds(value):
+            if open_alert:
+                Alert.objects.filter(pk=open_alert.pk).update(value=value)
+                return "open"
+            last = Alert.objects.filter(rule=rule, resolved_at__isnull=False).order_by("-resolved_at").first()
+            if last and now - last.resolved_at < timedelta(minutes=rule.cooldown_minutes):
+                return "cooling down"
+            deployment = rule.deployment
+            alert = Alert.objects.create(
+                rule=rule,
+                value=value,
+                message=f"{deployment.model.name} in {deployment.environment.name}: {rule} (now {value:.4g})",
+            )
+            AuditEvent.objects.record("system", "alert.fired", alert, {"rule": rule.pk, "value": value})
+            transaction.on_commit(partial(act_on, alert.pk))
+            return "fired"
+        if open_alert and value is not None:
+            open_alert.state, open_alert.resolved_at, open_alert.value = Alert.State.RESOLVED, now, value
+            open_alert.save(update_fields=["state", "resolved_at", "value"])
+            AuditEvent.objects.record("system", "alert.resolved", open_alert, {"rule": rule.pk, "value": value})
+            transaction.on_commit(partial(_notify, open_alert, f"Resolved: {open_alert.message}"))
+            return "resolved"
+    return "quiet"
+
+
+def act_on(alert_id):
+    """What a fired alert does: tell people, and start retraining where the rule says so."""
+    alert = Alert.objects.select_related("rule__deployment__model", "rule__deployment__environment").get(pk=alert_id)
+    _notify(alert, f"Alert: {alert.message}")
+    if alert.rule.trigger_retraining:
+        from pipelines_app.engine.triggers import start_for_drift
+
+        runs = start_for_drift(alert.rule.deployment.model.name, {"alert": alert.pk, "value": alert.value})
+        Alert.objects.filter(pk=alert.pk).update(runs_started=[run.pk for run in runs])
+
+
+def _notify(alert, text):
+    from pipelines_app.notifications import group_members, post_webhook, recipients, send_quietly, webhook_urls
+
+    addresses = alert.rule.notify or []
+    url = f"/monitoring/{alert.rule.deployment.model.name}/{alert.rule.deployment.environment.name}/"
+    Notification.objects.notify(group_members(addresses), text[:300], url)
+    emails = sorted(recipients(addresses))
+    if emails:
+        send_quietly(f"[MLOps Site] {text}", url, emails)
+    for hook in webhook_urls(addresses):
+        post_webhook(hook, {"event": "alert", "state": alert.state, "message": alert.message, "value": alert.value})
+
+
+def acknowledge(alert, user):
+    """Someone is on it: the alert stays open until its condition clears, but stops asking for attention."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.state != Alert.State.FIRING:
+            return False
+        alert.state, alert.acknowledged_by, alert.acknowledged_at = Alert.State.ACKNOWLEDGED, user, timezone.now()
+        alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
+        AuditEvent.objects.record(user, "alert.acknowledged", alert, {"rule": alert.rule_id})
+    return True
