@@ -2,13 +2,19 @@ from django.db import models
 
 
 class Rollup(models.Model):
-    """What one deployment's version (in one role) served in one minute: counts and histograms that dashboards
-    and drift read instead of the raw logs, so that a window costs the same at any traffic."""
+    """What one deployment's version (in one role) served in one minute, hour or day: counts and histograms that
+    dashboards and drift read instead of the raw logs, so that a window costs the same at any traffic."""
+
+    class Granularity(models.TextChoices):
+        MINUTE = "minute", "minute"
+        HOUR = "hour", "hour"
+        DAY = "day", "day"
 
     deployment = models.ForeignKey("Deployment", on_delete=models.CASCADE, related_name="rollups")
     model_version = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=10, default="primary")
-    bucket = models.DateTimeField(help_text="Start of the minute.")
+    granularity = models.CharField(max_length=6, choices=Granularity.choices, default=Granularity.MINUTE)
+    bucket = models.DateTimeField(help_text="Start of the minute, hour or day (UTC).")
     requests = models.PositiveIntegerField(default=0)
     rows = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
@@ -21,12 +27,12 @@ class Rollup(models.Model):
         ordering = ["bucket"]
         constraints = [
             models.UniqueConstraint(
-                fields=["deployment", "model_version", "role", "bucket"], name="one_rollup_per_minute"
+                fields=["deployment", "model_version", "role", "granularity", "bucket"], name="one_rollup_per_bucket"
             )
         ]
         indexes = [
-            # Dashboards and drift read one deployment's buckets over a window.
-            models.Index(fields=["deployment", "bucket"], name="rollup_deployment_bucket_idx"),
+            # Dashboards and drift read one deployment's buckets of one size over a window.
+            models.Index(fields=["deployment", "granularity", "bucket"], name="rollup_deployment_bucket_idx"),
         ]
 
     def __str__(self):

@@ -32,7 +32,8 @@ class _Bucket:
     latency: np.ndarray = field(default_factory=lambda: np.zeros(len(LATENCY_EDGES_MS), dtype=np.int64))
     scores: np.ndarray = field(default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64))
     positives: int = 0
-    values: dict = field(default_factory=lambda: defaultdict(list))
+    values: dict = field(default_factory=lambda: defaultdict(list))  # raw values, minute buckets only
+    counts: dict = field(default_factory=dict)  # feature → counts per bin
 
 
 class _Versions:
@@ -50,6 +51,24 @@ class _Versions:
                 specs = bins.reference_bins(version.reference_profile, version.feature_schema)
                 self._cache[version_id] = (specs, (version.target_info or {}).get("positive_label"))
         return self._cache[version_id]
+
+
+GRANULARITIES = {
+    "minute": lambda t: t,
+    "hour": lambda t: t.replace(minute=0),
+    "day": lambda t: t.replace(hour=0, minute=0),
+}
+
+
+def _merge_into(target: _Bucket, source: _Bucket):
+    target.requests += source.requests
+    target.rows += source.rows
+    target.errors += source.errors
+    target.latency += source.latency
+    target.scores += source.scores
+    target.positives += source.positives
+    for name, counts in source.counts.items():
+        target.counts[name] = target.counts[name] + counts if name in target.counts else counts.copy()
 
 
 def latency_bin(ms: float) -> int:
@@ -82,8 +101,9 @@ def fold(limit: int = FOLD_BATCH) -> int:
             return 0
         versions = _Versions()
         buckets: dict[tuple, _Bucket] = defaultdict(_Bucket)
+        minutes: dict[tuple, _Bucket] = defaultdict(_Bucket)
         for _, deployment, version, role, rows, code, latency, at, inputs, predictions, scores in logs:
-            bucket = buckets[(deployment, version, role, at.replace(second=0, microsecond=0))]
+            bucket = minutes[(deployment, version, role, at.replace(second=0, microsecond=0))]
             bucket.requests += 1
             bucket.latency[min(latency_bin(latency), len(LATENCY_EDGES_MS) - 1)] += 1
             if code >= 400:
@@ -99,24 +119,33 @@ def fold(limit: int = FOLD_BATCH) -> int:
                 bucket.scores += np.bincount(index, minlength=SCORE_BINS)
             for name in specs:
                 bucket.values[name].extend((inputs or {}).get(name) or [None] * rows)
-        _store(buckets, versions)
+        # Values are counted into bins once, per minute; the counts go into the minute, its hour and its day, so
+        # that long windows read few, large buckets.
+        for (_, version, _, _), bucket in minutes.items():
+            specs, _ = versions.get(version)
+            bucket.counts = {
+                name: np.asarray(bins.count(specs[name], values)) for name, values in bucket.values.items()
+            }
+        for granularity, start_of in GRANULARITIES.items():
+            for (deployment, version, role, minute), bucket in minutes.items():
+                _merge_into(buckets[(deployment, version, role, granularity, start_of(minute))], bucket)
+        _store(buckets)
         cursor.last_id = logs[-1][0]
         cursor.save(update_fields=["last_id"])
     return len(logs)
 
 
-def _store(buckets, versions):
+def _store(buckets):
     keys = list(buckets)
     existing = {
-        (r.deployment_id, r.model_version_id, r.role, r.bucket): r
+        (r.deployment_id, r.model_version_id, r.role, r.granularity, r.bucket): r
         for r in Rollup.objects.select_for_update().filter(
-            deployment_id__in={k[0] for k in keys}, bucket__in={k[3] for k in keys}
+            deployment_id__in={k[0] for k in keys}, bucket__in={k[4] for k in keys}
         )
     }
     created, updated = [], []
     for key, bucket in buckets.items():
-        specs, _ = versions.get(key[1])
-        counts = {name: bins.count(specs[name], values) for name, values in bucket.values.items()}
+        counts = {name: [int(c) for c in values] for name, values in bucket.counts.items()}
         row = existing.get(key)
         if row is None:
             created.append(
@@ -124,7 +153,8 @@ def _store(buckets, versions):
                     deployment_id=key[0],
                     model_version_id=key[1],
                     role=key[2],
-                    bucket=key[3],
+                    granularity=key[3],
+                    bucket=key[4],
                     requests=bucket.requests,
                     rows=bucket.rows,
                     errors=bucket.errors,
@@ -169,15 +199,30 @@ class Window:
     latency: list = field(default_factory=lambda: [0] * len(LATENCY_EDGES_MS))
     scores: list = field(default_factory=lambda: [0] * SCORE_BINS)
     features: dict = field(default_factory=dict)  # of the version asked for
-    series: list = field(default_factory=list)  # per minute: time, requests, rows, errors, positives, latency
+    series: list = field(default_factory=list)  # per bucket: time, requests, rows, errors, positives, latency
+    granularity: str = "minute"
 
 
-def window(deployment, since, until=None, version=None) -> Window:
-    """Rollups of ``deployment`` from ``since`` (shadow traffic aside); feature counts of ``version`` only."""
-    rollups = Rollup.objects.filter(deployment=deployment, bucket__gte=since).exclude(role="shadow")
+def granularity_for(span) -> str:
+    """Minutes up to six hours, hours up to a week, days beyond: a window reads at most a few hundred buckets."""
+    hours = span.total_seconds() / 3600
+    return "minute" if hours <= 6 else "hour" if hours <= 24 * 7 else "day"
+
+
+def window(deployment, since, until=None, version=None, granularity=None) -> Window:
+    """Rollups of ``deployment`` from ``since`` (shadow traffic aside); feature counts of ``version`` only.
+
+    Hour and day buckets start on the hour or day: a window from 10:20 read by hours also counts 10:00–10:20."""
+    from django.utils import timezone
+
+    granularity = granularity or granularity_for((until or timezone.now()) - since)
+    start = GRANULARITIES[granularity](since.replace(second=0, microsecond=0))
+    rollups = Rollup.objects.filter(deployment=deployment, granularity=granularity, bucket__gte=start).exclude(
+        role="shadow"
+    )
     if until is not None:
         rollups = rollups.filter(bucket__lt=until)
-    result = Window()
+    result = Window(granularity=granularity)
     per_minute = {}
     for r in rollups.order_by("bucket").iterator():
         result.requests += r.requests

@@ -100,7 +100,7 @@ def dashboard_data(request, model, environment):
             "version"
         )
     ]
-    data.update(series=series, features=features, scores=totals.scores, events=events)
+    data.update(series=series, features=features, scores=totals.scores, events=events, granularity=totals.granularity)
     return JsonResponse(data)
 
 

@@ -33,7 +33,7 @@
       fact("Features drifted", (100 * data.share_drifted).toFixed(0) + "%" + (data.dataset_drift ? " (dataset drift)" : "")),
     ].join("");
     var shapes = markers(data.events);
-    timeChart("chart-volume", "Requests per minute", data.series, ["requests"], shapes);
+    timeChart("chart-volume", "Requests per " + data.granularity, data.series, ["requests"], shapes);
     timeChart("chart-latency", "Latency (ms)", data.series, ["p50", "p95", "p99"], shapes, "ms");
     timeChart("chart-errors", "Error rate", data.series, ["error_rate"], shapes);
     timeChart("chart-positive", "Positive rate", data.series, ["positive_rate"], shapes);

@@ -13,7 +13,7 @@ URL = "/serve/credit-card-approval/staging/invocations"
 
 def test_rollups_add_up_to_the_raw_logs(traffic):
     logs = list(PredictionLog.objects.all())
-    rollups = list(Rollup.objects.all())
+    rollups = list(Rollup.objects.filter(granularity="minute"))
     assert sum(r.requests for r in rollups) == len(logs) == 602
     assert sum(r.errors for r in rollups) == 2
     assert sum(r.rows for r in rollups) == sum(log.rows for log in logs if log.status_code == 200) == 624
@@ -24,12 +24,17 @@ def test_rollups_add_up_to_the_raw_logs(traffic):
     raw = [v for log in logs if log.status_code == 200 for v in log.inputs["income"]]
     folded = np.sum([r.feature_counts["income"] for r in rollups], axis=0).tolist()
     assert folded == bins.count(spec, raw)
+    # Hours and days hold the same counts in fewer buckets.
+    for granularity in ("hour", "day"):
+        coarse = list(Rollup.objects.filter(granularity=granularity))
+        assert sum(r.requests for r in coarse) == 602 and sum(r.rows for r in coarse) == 624
+        assert np.sum([r.feature_counts["income"] for r in coarse], axis=0).tolist() == folded
 
 
 def test_folding_twice_folds_nothing_more(traffic):
-    before = sum(r.requests for r in Rollup.objects.all())
+    before = sum(r.requests for r in Rollup.objects.filter(granularity="minute"))
     assert fold() == 0
-    assert sum(r.requests for r in Rollup.objects.all()) == before
+    assert sum(r.requests for r in Rollup.objects.filter(granularity="minute")) == before == 602
 
 
 def test_the_summary_flags_the_shifted_feature_and_not_the_others(traffic, viewer):
@@ -79,3 +84,14 @@ def test_feedback_gives_realised_performance(traffic, editor, viewer):
     realised = body["performance"]["realised"]
     assert realised["labelled"] == 100 and realised["accuracy"] == pytest.approx(0.8)
     assert realised["label_coverage"] == pytest.approx(100 / 624, abs=1e-4)
+
+
+@pytest.mark.parametrize(("window", "granularity"), [("1h", "minute"), ("24h", "hour"), ("30d", "day")])
+def test_long_windows_read_coarser_buckets_with_the_same_totals(traffic, viewer, window, granularity):
+    from pipelines_app.models import Deployment
+    from pipelines_app.monitoring.summary import summary
+
+    data = summary(Deployment.objects.get(environment__name="staging"), window)
+    assert data["_totals"].granularity == granularity
+    assert (data["requests"], data["rows"]) == (602, 624)
+    assert data["drift"]["income"]["level"] in ("warn", "alert")
