@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from pipelines_app.models import (
+    Alert,
+    AlertRule,
     ApiToken,
     ApprovalDecision,
     ApprovalRequest,
@@ -18,6 +20,8 @@ from pipelines_app.models import (
     PipelineVersion,
     PredictionLog,
     RegisteredModel,
+    Rollup,
+    RollupCursor,
     StepRun,
     WorkerHeartbeat,
 )
@@ -165,3 +169,27 @@ class PredictionLogAdmin(ReadOnlyHistoryAdmin):
 class FeedbackAdmin(ReadOnlyHistoryAdmin):
     list_display = ["request_id", "label", "created_by", "created_at"]
     search_fields = ["request_id"]
+
+
+@admin.register(Rollup)
+class RollupAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["deployment", "model_version", "role", "granularity", "bucket", "requests", "rows", "errors"]
+    list_filter = ["granularity", "role"]
+    show_full_result_count = False
+
+
+@admin.register(RollupCursor)
+class RollupCursorAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["name", "last_id"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["deployment", "metric", "feature", "threshold", "window", "enabled", "trigger_retraining"]
+    list_filter = ["metric", "enabled"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["rule", "state", "value", "started_at", "resolved_at", "acknowledged_by"]
+    list_filter = ["state"]

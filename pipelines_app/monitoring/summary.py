@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from pipelines_app.models import Alert, Feedback
 from pipelines_app.monitoring import bins, drift, rollups
+from pipelines_app.monitoring.estimate import estimate
 from pipelines_app.spec.durations import parse_duration
 
 MAX_WINDOW = timedelta(days=90)
@@ -106,7 +107,10 @@ def summary(deployment, window_text="24h") -> dict:
         "drift": {**features, "share_drifted": overall["share_drifted"]},
         "share_drifted": overall["share_drifted"],
         "dataset_drift": overall["dataset_drift"],
-        "performance": {"realised": performance, "estimated": None},
+        "performance": {
+            "realised": performance,
+            "estimated": estimate(totals.scores, version.evaluation) if version else None,
+        },
         "alerts": [
             {"id": a.pk, "rule": str(a.rule), "state": a.state, "value": a.value, "since": a.started_at.isoformat()}
             for a in Alert.objects.filter(rule__deployment=deployment)

@@ -175,10 +175,18 @@ _JSON_COLUMNS = tuple(COLUMNS.index(name) for name in ("inputs", "predictions", 
 
 def write(entries: list[dict]) -> int:
     """Store buffered entries (one PredictionLog per request and role); returns how many were written."""
-    from pipelines_app.models import Deployment
+    from pipelines_app.models import Deployment, ModelVersion
 
+    # A deployment or version removed while its entries waited in the buffer: the entries cannot be stored.
+    deployments = set(Deployment.objects.filter(pk__in={e["dep"] for e in entries}).values_list("pk", flat=True))
+    versions = set(ModelVersion.objects.filter(pk__in={e.get("ver") for e in entries}).values_list("pk", flat=True))
+    kept = [e for e in entries if e["dep"] in deployments]
+    if len(kept) < len(entries):
+        log.warning("dropped %d prediction log entries of deployments that no longer exist", len(entries) - len(kept))
     rows = []
-    for entry in entries:
+    for entry in kept:
+        if entry.get("ver") not in versions:
+            entry["ver"] = None
         rows += _rows(entry)
     with transaction.atomic():
         _insert(rows)

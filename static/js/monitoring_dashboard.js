@@ -69,12 +69,14 @@
                         {type: "bar", x: f.labels, y: share(f.current), name: "current"}],
                    Object.assign(layout(name, "share"), {barmode: "group"}), config);
     });
-    var p = data.performance.realised;
-    document.getElementById("performance").innerHTML = p.labelled ? [
+    var p = data.performance.realised, e = data.performance.estimated;
+    var estimated = e ? [fact("Estimated accuracy (no labels needed)", text(e.accuracy, 3)),
+                         fact("Estimated ROC AUC", text(e.roc_auc, 3))].join("") : "";
+    document.getElementById("performance").innerHTML = estimated + (p.labelled ? [
       fact("Labelled rows", p.labelled), fact("Label coverage", (100 * (p.label_coverage || 0)).toFixed(1) + "%"),
       fact("Accuracy", text(p.accuracy, 3)), fact("Precision", text(p.precision, 3)),
       fact("Recall", text(p.recall, 3)), fact("ROC AUC", text(p.roc_auc, 3))].join("") :
-      '<p class="muted">No labels yet: POST them to /api/v1/feedback/ by request id.</p>';
+      '<p class="muted">No labels yet: POST them to /api/v1/feedback/ by request id.</p>');
   }
   function load() {
     var node = document.getElementById("dashboard");

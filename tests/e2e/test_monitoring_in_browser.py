@@ -49,6 +49,11 @@ def serving_model(demo_dataset, environments):
 
 
 def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page, viewer, redis_url):
+    import redis
+
+    from pipelines_app.serving.prediction_log import BUFFER_KEY
+
+    redis.Redis.from_url(redis_url).delete(BUFFER_KEY)  # what earlier tests left names rows that are gone
     call_command(
         "simulate_traffic",
         "--model=credit-card-approval",

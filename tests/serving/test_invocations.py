@@ -247,3 +247,16 @@ def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
     write([entry])
     stored = PredictionLog.objects.get(request_id="again")
     assert stored.inputs == {"age": [30.0, None]} and stored.rows == 2
+
+
+def test_entries_of_a_deployment_removed_meanwhile_are_dropped_not_fatal(client, deployed, token, rows):
+    import time as clock
+
+    from pipelines_app.serving.prediction_log import write
+
+    entry = {"rid": "gone", "n": 1, "dep": 999_999, "ver": deployed.pk, "role": "primary", "cols": {"age": [1.0]},
+             "pred": ["yes"], "score": [0.9], "lat": 1.0, "t": clock.time()}  # fmt: skip
+    _, records = rows
+    assert post(client, token, {"dataframe_records": records[:1]}).status_code == 200
+    assert write([entry]) == 0
+    assert drain() == 1  # the real request is still written
