@@ -52,44 +52,17 @@ def main():
     call_command("migrate", verbosity=0)
     import numpy as np
     from django.contrib.auth.models import Group, User
-    from django.core.files.base import ContentFile
     from django.test import Client
     from django.utils import timezone
 
+    from benchmarks.common import train_demo_version
     from pipelines_app.engine.deployments import deploy_version
-    from pipelines_app.ml import artifacts, training
-    from pipelines_app.ml.datasets import infer_schema, read_csv_checked
-    from pipelines_app.models import Deployment, Environment, ModelVersion, RegisteredModel
+    from pipelines_app.models import Deployment, Environment
     from pipelines_app.monitoring import bins, drift, rollups
     from pipelines_app.monitoring.summary import summary
     from pipelines_app.serving.prediction_log import write
 
-    frame = read_csv_checked((ROOT / "pipelines_app/demo/credit_card_applications.csv").read_bytes(), max_bytes=10**8)
-    result = training.train_model(
-        frame,
-        infer_schema(frame),
-        target="card",
-        estimator_path="sklearn.linear_model.LogisticRegression",
-        params={"max_iter": 1000},
-        drop=["share", "expenditure"],
-        random_state=42,
-        positive_label="yes",
-    )
-    data = artifacts.dump_model(result.pipeline)
-    version = ModelVersion(
-        model=RegisteredModel.objects.create(name="bench-credit"),
-        version=1,
-        sha256=artifacts.sha256_of(data),
-        task=result.task,
-        target="card",
-        target_info=result.target_info,
-        estimator=result.estimator,
-        features=result.features,
-        feature_schema=result.feature_schema,
-        reference_profile=result.reference_profile,
-    )
-    version.artifact.save("v1.skops", ContentFile(data), save=False)
-    version.save()
+    version, result, frame = train_demo_version("bench-credit")
     deployment = deploy_version(Environment.objects.create(name="bench"), version, "system")
     deployment = Deployment.objects.select_related("environment", "model", "primary_version").get(pk=deployment.pk)
 

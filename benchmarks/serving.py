@@ -113,42 +113,12 @@ def train_and_deploy():
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth.models import Group, User
-    from django.core.files.base import ContentFile
 
+    from benchmarks.common import train_demo_version
     from pipelines_app.engine.deployments import deploy_version
-    from pipelines_app.ml import artifacts, training
-    from pipelines_app.ml.datasets import infer_schema, read_csv_checked
-    from pipelines_app.models import ApiToken, Environment, ModelVersion, RegisteredModel
+    from pipelines_app.models import ApiToken, Environment
 
-    csv = (ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv").read_bytes()
-    frame = read_csv_checked(csv, max_bytes=10**8)
-    result = training.train_model(
-        frame,
-        infer_schema(frame),
-        target="card",
-        estimator_path="sklearn.linear_model.LogisticRegression",
-        params={"max_iter": 1000},
-        drop=["share", "expenditure"],
-        random_state=42,
-        positive_label="yes",
-    )
-    data = artifacts.dump_model(result.pipeline)
-    model = RegisteredModel.objects.create(name="bench-credit")
-    version = ModelVersion(
-        model=model,
-        version=1,
-        sha256=artifacts.sha256_of(data),
-        task=result.task,
-        target="card",
-        target_info=result.target_info,
-        estimator=result.estimator,
-        features=result.features,
-        feature_schema=result.feature_schema,
-        train_rows=result.train_rows,
-        test_rows=result.test_rows,
-    )
-    version.artifact.save("v1.skops", ContentFile(data), save=False)
-    version.save()
+    version, result, frame = train_demo_version("bench-credit")
     environment = Environment.objects.create(name="bench")
     deploy_version(environment, version, "system")
     # A canary at 0%: every request goes through the canary routing, none is sent to it.

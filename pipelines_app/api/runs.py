@@ -7,11 +7,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pipelines_app.api.deployments import DeploymentSerializer
 from pipelines_app.engine import runs as engine
 from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
 from pipelines_app.models import (
     ApprovalRequest,
-    Deployment,
     Environment,
     ModelVersion,
     PipelineRun,
@@ -174,26 +174,6 @@ class PromoteSerializer(serializers.Serializer):
     )
 
 
-class DeploymentSummarySerializer(serializers.ModelSerializer):
-    environment = serializers.CharField(source="environment.name")
-    model = serializers.CharField(source="model.name")
-    primary_version = serializers.IntegerField(source="primary_version.version", default=None)
-    canary_version = serializers.IntegerField(source="canary_version.version", default=None)
-    shadow_version = serializers.IntegerField(source="shadow_version.version", default=None)
-
-    class Meta:
-        model = Deployment
-        fields = [
-            "environment",
-            "model",
-            "primary_version",
-            "canary_version",
-            "canary_percent",
-            "shadow_version",
-            "updated_at",
-        ]
-
-
 class ApprovalSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_version.model.name", default=None)
     version = serializers.IntegerField(source="model_version.version", default=None)
@@ -245,7 +225,7 @@ class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
 
-    @extend_schema(request=PromoteSerializer, responses={201: DeploymentSummarySerializer, 202: ApprovalSerializer})
+    @extend_schema(request=PromoteSerializer, responses={201: DeploymentSerializer, 202: ApprovalSerializer})
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<version>[0-9]+)/promote")
     def promote(self, request, name=None, version=None):
         """Deploy the version to an environment, or open an approval request where the environment is protected
@@ -259,7 +239,7 @@ class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         if outcome == "deployed":
             return Response(
-                {"status": "deployed", "deployment": DeploymentSummarySerializer(obj).data},
+                {"status": "deployed", "deployment": DeploymentSerializer(obj).data},
                 status=status.HTTP_201_CREATED,
             )
         approval = ApprovalRequest.objects.select_related("model_version__model", "requested_by").get(pk=obj.pk)

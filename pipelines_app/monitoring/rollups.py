@@ -12,7 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from pipelines_app.models import ModelVersion, PredictionLog, Rollup, RollupCursor
 from pipelines_app.monitoring import bins
@@ -53,6 +56,10 @@ class _Versions:
         return self._cache[version_id]
 
 
+def _json(text):
+    return orjson.loads(text) if text else None
+
+
 GRANULARITIES = {
     "minute": lambda t: t,
     "hour": lambda t: t.replace(minute=0),
@@ -82,6 +89,12 @@ def fold(limit: int = FOLD_BATCH) -> int:
         cursor = RollupCursor.objects.select_for_update().get(pk=cursor.pk)
         logs = list(
             PredictionLog.objects.filter(id__gt=cursor.last_id)
+            # The JSON as text, parsed by orjson: several times faster than the json module Django uses.
+            .annotate(
+                inputs_text=Cast("inputs", TextField()),
+                predictions_text=Cast("predictions", TextField()),
+                scores_text=Cast("scores", TextField()),
+            )
             .order_by("id")
             .values_list(
                 "id",
@@ -92,9 +105,9 @@ def fold(limit: int = FOLD_BATCH) -> int:
                 "status_code",
                 "latency_ms",
                 "created_at",
-                "inputs",
-                "predictions",
-                "scores",
+                "inputs_text",
+                "predictions_text",
+                "scores_text",
             )[:limit]  # fmt: skip
         )
         if not logs:
@@ -103,6 +116,7 @@ def fold(limit: int = FOLD_BATCH) -> int:
         buckets: dict[tuple, _Bucket] = defaultdict(_Bucket)
         minutes: dict[tuple, _Bucket] = defaultdict(_Bucket)
         for _, deployment, version, role, rows, code, latency, at, inputs, predictions, scores in logs:
+            inputs, predictions, scores = _json(inputs), _json(predictions), _json(scores)
             bucket = minutes[(deployment, version, role, at.replace(second=0, microsecond=0))]
             bucket.requests += 1
             bucket.latency[min(latency_bin(latency), len(LATENCY_EDGES_MS) - 1)] += 1

@@ -1,0 +1,47 @@
+"""What the benchmarks share: the demo model, trained here and registered as version 1 of a model of their own."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
+
+
+def train_demo_version(model_name):
+    """The credit card template's model (logistic regression without the leaking columns) as ``model_name`` v1.
+
+    Returns ``(version, training result, frame)``; needs Django set up and migrated."""
+    from django.core.files.base import ContentFile
+
+    from pipelines_app.ml import artifacts, training
+    from pipelines_app.ml.datasets import infer_schema, read_csv_checked
+    from pipelines_app.models import ModelVersion, RegisteredModel
+
+    frame = read_csv_checked(DEMO_CSV.read_bytes(), max_bytes=10**8)
+    result = training.train_model(
+        frame,
+        infer_schema(frame),
+        target="card",
+        estimator_path="sklearn.linear_model.LogisticRegression",
+        params={"max_iter": 1000},
+        drop=["share", "expenditure"],
+        random_state=42,
+        positive_label="yes",
+    )
+    data = artifacts.dump_model(result.pipeline)
+    version = ModelVersion(
+        model=RegisteredModel.objects.create(name=model_name),
+        version=1,
+        sha256=artifacts.sha256_of(data),
+        task=result.task,
+        target="card",
+        target_info=result.target_info,
+        estimator=result.estimator,
+        features=result.features,
+        feature_schema=result.feature_schema,
+        reference_profile=result.reference_profile,
+        train_rows=result.train_rows,
+        test_rows=result.test_rows,
+    )
+    version.artifact.save("v1.skops", ContentFile(data), save=False)
+    version.save()
+    return version, result, frame
