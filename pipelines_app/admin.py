@@ -11,6 +11,7 @@ from pipelines_app.models import (
     DatasetVersion,
     Deployment,
     DeploymentEvent,
+    DriftReport,
     Environment,
     Feedback,
     ModelVersion,
@@ -193,3 +194,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
 class AlertAdmin(ReadOnlyHistoryAdmin):
     list_display = ["rule", "state", "value", "started_at", "resolved_at", "acknowledged_by"]
     list_filter = ["state"]
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["deployment", "model_version", "window_start", "window_end", "status", "rows", "created_at"]
+    list_filter = ["status"]

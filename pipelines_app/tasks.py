@@ -110,3 +110,11 @@ def evaluate_alerts():
     from pipelines_app.monitoring.alerts import evaluate
 
     return evaluate()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def compute_drift_report(report_id):
+    """An exact drift report on raw logs (monitoring queue). Safe to deliver twice: claimed conditionally."""
+    from pipelines_app.monitoring.reports import compute
+
+    return compute(report_id)

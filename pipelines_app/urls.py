@@ -59,6 +59,12 @@ urlpatterns = [
     path("approvals/<int:pk>/report/", approvals.approval_report, name="approval-report"),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("monitoring/alerts/", monitoring.alert_list, name="alerts"),
+    path("monitoring/reports/<int:pk>/", monitoring.drift_report, name="drift-report"),
+    path(
+        "monitoring/<str:model>/<slug:environment>/reports/",
+        monitoring.drift_report_create,
+        name="drift-report-create",
+    ),
     path("monitoring/alerts/<int:pk>/acknowledge/", monitoring.alert_acknowledge, name="alert-acknowledge"),
     path("monitoring/<str:model>/<slug:environment>/rules/", monitoring.alert_rule_create, name="alert-rule-create"),
     path(

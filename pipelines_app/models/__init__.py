@@ -5,7 +5,7 @@ from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
-from .monitoring import Alert, AlertRule, Rollup, RollupCursor
+from .monitoring import Alert, AlertRule, DriftReport, Rollup, RollupCursor
 from .notifications import Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
@@ -25,6 +25,7 @@ __all__ = [
     "DatasetVersion",
     "Deployment",
     "DeploymentEvent",
+    "DriftReport",
     "Environment",
     "Feedback",
     "ModelVersion",

@@ -125,3 +125,43 @@ class Alert(models.Model):
     @property
     def open(self):
         return self.state != self.State.RESOLVED
+
+
+class DriftReport(models.Model):
+    """Drift computed exactly on the raw logs of a window against the training data, in a Celery job: for when
+    the binned estimate from the rollups is not enough."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+
+    deployment = models.ForeignKey("Deployment", on_delete=models.CASCADE, related_name="drift_reports")
+    model_version = models.ForeignKey("ModelVersion", on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    reference_rows = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"drift report {self.pk} ({self.status})"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("drift-report", args=[self.pk])
+
+    @property
+    def finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

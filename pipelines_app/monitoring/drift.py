@@ -154,3 +154,55 @@ def overall(features: dict[str, dict], share_threshold=0.5) -> dict:
     drifted = [f for f in judged if f["level"] != "ok"]
     share = len(drifted) / len(judged) if judged else 0.0
     return {"share_drifted": round(share, 4), "dataset_drift": share >= share_threshold and bool(judged)}
+
+
+def exact_feature_drift(kind, reference, current, thresholds=None) -> dict:
+    """Drift of one feature on the raw values (missing ones left out): scipy's two-sample KS test and the
+    Wasserstein distance for numbers, a chi-square test of the current counts against the reference shares and
+    the Jensen–Shannon distance for categories. Levels follow the binned ones: by effect size on large samples,
+    by p-value on small ones."""
+    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    if kind == "numeric":
+        ref = np.asarray([v for v in reference if v is not None and v == v], dtype="float64")
+        cur = np.asarray([v for v in current if v is not None and v == v], dtype="float64")
+        if not len(ref) or not len(cur):
+            return {"method": "none", "rows": len(cur), "level": "ok", "reason": "no values to compare"}
+        test = stats.ks_2samp(ref, cur)
+        std = float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0
+        distance = float(stats.wasserstein_distance(ref, cur)) / (std or 1.0)
+        if len(cur) < limits["small_sample"]:
+            level, method, score = ("warn" if test.pvalue < limits["ks_p"] else "ok"), "ks", float(test.statistic)
+        else:
+            level, method, score = _level(distance, *limits["distance"]), "wasserstein", distance
+        return {
+            "method": method,
+            "score": round(score, 6),
+            "level": level,
+            "rows": int(len(cur)),
+            "ks": float(test.statistic),
+            "ks_p_value": float(test.pvalue),
+            "wasserstein": round(distance, 6),
+        }
+    ref = [str(v) for v in reference if v is not None and v == v]
+    cur = [str(v) for v in current if v is not None and v == v]
+    if not ref or not cur:
+        return {"method": "none", "rows": len(cur), "level": "ok", "reason": "no values to compare"}
+    categories = sorted(set(ref) | set(cur))
+    position = {c: i for i, c in enumerate(categories)}
+    ref_counts = np.bincount([position[v] for v in ref], minlength=len(categories))
+    cur_counts = np.bincount([position[v] for v in cur], minlength=len(categories))
+    statistic, p_value, shift = chi_square(ref_counts, cur_counts)
+    distance = jensen_shannon(ref_counts, cur_counts)
+    level = _level(distance, *limits["distance"])
+    if p_value < limits["chi2_p"] and shift >= limits["share_shift"]:
+        level = _worse(level, "warn")
+    return {
+        "method": "chi-square" if len(cur) < limits["small_sample"] else "jensen-shannon",
+        "score": round(float(p_value if len(cur) < limits["small_sample"] else distance), 6),
+        "level": level,
+        "rows": len(cur),
+        "chi2": float(statistic),
+        "chi2_p_value": float(p_value),
+        "jensen_shannon": round(distance, 6),
+        "share_shift": round(shift, 6),
+    }

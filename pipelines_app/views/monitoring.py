@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, DeploymentEvent
+from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, DeploymentEvent, DriftReport
 from pipelines_app.monitoring import bins, rollups
 from pipelines_app.monitoring.alerts import acknowledge
+from pipelines_app.monitoring.reports import request_report
 from pipelines_app.monitoring.summary import WindowInvalid, parse_window, summary
 from pipelines_app.permissions import Role, has_role, role_required
 
@@ -211,3 +213,35 @@ def alert_rule_delete(request, model, environment, pk):
     rule.delete()
     messages.success(request, "Alert rule removed.")
     return redirect("monitoring-dashboard", model, environment)
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def drift_report_create(request, model, environment):
+    deployment = _deployment(model, environment)
+    try:
+        span = parse_window(request.POST.get("window", "24h"))
+    except WindowInvalid as exc:
+        messages.error(request, str(exc))
+        response = redirect("monitoring-dashboard", model, environment)
+        response.status_code = 400
+        return response
+    if deployment.primary_version is None:
+        messages.error(request, "Nothing serves here, so there is nothing to report on.")
+        return _conflict()
+    until = timezone.now()
+    report = request_report(deployment, until - span, until, request.user)
+    return redirect(report.get_absolute_url())
+
+
+@role_required(Role.VIEWER)
+def drift_report(request, pk):
+    report = get_object_or_404(
+        DriftReport.objects.select_related("deployment__model", "deployment__environment", "model_version"), pk=pk
+    )
+    features = [(name, result) for name, result in report.results.items() if not name.startswith("_")]
+    return render(
+        request,
+        "monitoring/report.html",
+        {"report": report, "features": features, "overall": report.results.get("_overall")},
+    )
