@@ -37,6 +37,7 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev  ## benchmarks: figures next to a reference measured in the same run
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/monitoring.py
 
 clean:
 	rm -rf $(VENV) var
