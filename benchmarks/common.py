@@ -1,9 +1,22 @@
 """What the benchmarks share: the demo model, trained here and registered as version 1 of a model of their own."""
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
+
+
+def ensure_database():
+    """A fresh PostgreSQL database of the name DATABASE_URL gives (SQLite files start empty anyway)."""
+    url = os.environ["DATABASE_URL"]
+    if "postgres" in url:
+        import psycopg
+
+        base, name = url.rsplit("/", 1)
+        with psycopg.connect(base.replace("postgres://", "postgresql://") + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def train_demo_version(model_name):

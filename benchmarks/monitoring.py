@@ -26,23 +26,14 @@ elif "postgres" in os.environ["DATABASE_URL"]:
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
-def ensure_database():
-    url = os.environ["DATABASE_URL"]
-    if "postgres" in url:
-        import psycopg
-
-        admin = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS mlops_bench_monitoring")
-            conn.execute("CREATE DATABASE mlops_bench_monitoring")
-
-
 def p95(values):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main():
+    from benchmarks.common import ensure_database
+
     ensure_database()
     import django
 

@@ -41,23 +41,14 @@ else:
 os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
 
 
-def ensure_database():
-    url = os.environ["DATABASE_URL"]
-    if "postgres" in url:
-        import psycopg
-
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS mlops_bench")
-            conn.execute("CREATE DATABASE mlops_bench")
-
-
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main():
+    from benchmarks.common import ensure_database
+
     ensure_database()
     import django
 

@@ -66,17 +66,6 @@ def wait_http(url, timeout=120):
     raise SystemExit(f"{url} did not answer in {timeout} s")
 
 
-def ensure_database():
-    url = os.environ["DATABASE_URL"]
-    if "postgres" in url:
-        import psycopg
-
-        admin = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS mlops_bench_serving")
-            conn.execute("CREATE DATABASE mlops_bench_serving")
-
-
 def ensure_mlflow():
     python = MLFLOW_VENV / "bin" / "python"
     probe = (
@@ -246,6 +235,8 @@ def in_process_reference(pipeline, version, rows):
 def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
+    from benchmarks.common import ensure_database
+
     ensure_database()
     python = ensure_mlflow()
     version, token, rows, pipeline = train_and_deploy()
