@@ -50,6 +50,7 @@ urlpatterns = [
     path("runs/<int:pk>/rerun/", runs.run_rerun, name="run-rerun"),
     path("models/", registry.model_list, name="models"),
     path("models/<str:name>/", registry.model_detail, name="model-detail"),
+    path("models/<str:name>/settings/", registry.model_settings, name="model-settings"),
     path("models/<str:name>/v<int:version>/", registry.model_version, name="model-version"),
     path("models/<str:name>/v<int:version>/promote/", registry.model_version_promote, name="model-version-promote"),
     path("models/<str:name>/v<int:version>/report/", registry.model_version_report, name="model-version-report"),

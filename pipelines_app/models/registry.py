@@ -9,6 +9,11 @@ class RegisteredModel(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    label_latency_hours = models.PositiveIntegerField(
+        default=0,
+        help_text="How long true outcomes take to arrive (e.g. 720 for 30 days of credit defaults): realised "
+        "performance only counts predictions at least this old.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

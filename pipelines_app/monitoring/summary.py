@@ -41,14 +41,12 @@ def feature_drift(version, features: dict) -> dict:
     return result
 
 
-def realised_performance(deployment, since, positive_label) -> dict:
-    """Metrics of the labelled rows in the window, with how many rows have labels."""
-    labels = (
-        Feedback.objects.filter(prediction_log__deployment=deployment, prediction_log__created_at__gte=since)
-        .exclude(prediction_log__role="shadow")
-        .select_related("prediction_log")
-        .order_by("-id")[:MAX_LABELS]
-    )
+def realised_performance(deployment, since, positive_label, until=None) -> dict:
+    """Metrics of the labelled rows in the window (up to ``until``: labels of later rows are not due yet)."""
+    labels = Feedback.objects.filter(prediction_log__deployment=deployment, prediction_log__created_at__gte=since)
+    if until is not None:
+        labels = labels.filter(prediction_log__created_at__lt=until)
+    labels = labels.exclude(prediction_log__role="shadow").select_related("prediction_log").order_by("-id")[:MAX_LABELS]
     truth, predicted, scores = [], [], []
     for feedback in labels:
         log = feedback.prediction_log
@@ -86,8 +84,15 @@ def summary(deployment, window_text="24h") -> dict:
     features = feature_drift(version, totals.features) if version else {}
     overall = drift.overall(features)
     positive = (version.target_info or {}).get("positive_label") if version else None
-    performance = realised_performance(deployment, since, positive)
-    performance["label_coverage"] = round(performance["labelled"] / totals.rows, 4) if totals.rows else None
+    # Outcomes take the model's label latency to arrive: only predictions that old are judged, and the label
+    # coverage is of those.
+    latency = timedelta(hours=deployment.model.label_latency_hours)
+    due_until = now - latency if latency else None
+    performance = realised_performance(deployment, since, positive, due_until)
+    due = rollups.window(deployment, since, due_until, version) if due_until else totals
+    performance["label_coverage"] = round(performance["labelled"] / due.rows, 4) if due.rows else None
+    performance["label_latency_hours"] = deployment.model.label_latency_hours
+    performance["rows_due"] = due.rows
     return {
         "model": deployment.model.name,
         "environment": deployment.environment.name,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
 from pipelines_app.engine.evidence import build_evidence
-from pipelines_app.models import Deployment, Environment, RegisteredModel
+from pipelines_app.models import AuditEvent, Deployment, Environment, RegisteredModel
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.views.approvals import report_response
 
@@ -39,7 +39,15 @@ def model_detail(request, name):
         "series": {m: [v.metrics.get(m) for v in reversed(versions)] for m in metrics},
     }
     return render(
-        request, "registry/model.html", {"model": model, "versions": versions, "metrics": metrics, "chart": chart}
+        request,
+        "registry/model.html",
+        {
+            "model": model,
+            "versions": versions,
+            "metrics": metrics,
+            "chart": chart,
+            "can_edit": has_role(request.user, Role.EDITOR),
+        },
     )
 
 
@@ -138,3 +146,31 @@ def model_version_report(request, name, version):
     ]
     context = {"evidence": build_evidence(current, "production"), "approvals": approvals}
     return report_response(request, context, f"{current.model.name}-v{current.version}-report.html")
+
+
+class ModelSettingsForm(forms.ModelForm):
+    class Meta:
+        model = RegisteredModel
+        fields = ["description", "label_latency_hours"]
+
+    def clean_label_latency_hours(self):
+        hours = self.cleaned_data["label_latency_hours"]
+        if hours > 24 * 366:
+            raise forms.ValidationError("At most a year (8,784 hours).")
+        return hours
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def model_settings(request, name):
+    model = get_object_or_404(RegisteredModel, name=name)
+    form = ModelSettingsForm({"description": model.description, **request.POST.dict()}, instance=model)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        response = redirect(model.get_absolute_url())
+        response.status_code = 400
+        return response
+    form.save()
+    AuditEvent.objects.record(request.user, "model.settings_changed", model, form.cleaned_data)
+    messages.success(request, "Saved.")
+    return redirect(model.get_absolute_url())

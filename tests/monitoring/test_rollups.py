@@ -47,7 +47,9 @@ def test_the_summary_flags_the_shifted_feature_and_not_the_others(traffic, viewe
     calm = [f for f, d in body["drift"].items() if isinstance(d, dict) and f != "income" and d["level"] == "alert"]
     assert calm == []
     assert 0 < body["drift"]["share_drifted"] < 0.5
-    assert body["performance"]["realised"] == {"labelled": 0, "label_coverage": 0.0}
+    realised = body["performance"]["realised"]
+    assert (realised["labelled"], realised["label_coverage"], realised["rows_due"]) == (0, 0.0, 624)
+    assert body["performance"]["estimated"]["rows"] == 624
 
 
 @pytest.mark.parametrize("window", ["soon", "0m", "400d"])
@@ -95,3 +97,28 @@ def test_long_windows_read_coarser_buckets_with_the_same_totals(traffic, viewer,
     assert data["_totals"].granularity == granularity
     assert (data["requests"], data["rows"]) == (602, 624)
     assert data["drift"]["income"]["level"] in ("warn", "alert")
+
+
+def test_labels_not_yet_due_are_not_judged(traffic, editor, viewer):
+    logs = PredictionLog.objects.filter(status_code=200, rows=1)[:50]
+    labels = [{"request_id": log.request_id, "label": log.predictions[0]} for log in logs]
+    api_client(editor).post("/api/v1/feedback/", labels, format="json")
+    traffic.model.label_latency_hours = 24
+    traffic.model.save()
+    realised = (
+        api_client(viewer)
+        .get("/api/v1/monitoring/credit-card-approval/staging/summary/?window=7d")
+        .json()["performance"]["realised"]
+    )
+    # Everything was scored just now: with outcomes a day away, none of it is due, whatever labels came early.
+    assert realised["labelled"] == 0 and realised["rows_due"] == 0 and realised["label_coverage"] is None
+    assert realised["label_latency_hours"] == 24
+
+
+def test_an_editor_sets_the_label_latency(traffic, client_for, editor, viewer):
+    url = f"/models/{traffic.model.name}/settings/"
+    assert client_for(viewer).post(url, {"label_latency_hours": "720"}).status_code == 403
+    assert client_for(editor).post(url, {"label_latency_hours": "-3"}).status_code == 400
+    assert client_for(editor).post(url, {"label_latency_hours": "720"}).status_code == 302
+    traffic.model.refresh_from_db()
+    assert traffic.model.label_latency_hours == 720
