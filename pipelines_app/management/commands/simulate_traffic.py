@@ -24,7 +24,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from pipelines_app.ml.training import label_text
-from pipelines_app.models import ApiToken, AuditEvent, Deployment
+from pipelines_app.models import ApiToken, AuditEvent, Deployment, PredictionLog, RollupCursor
+from pipelines_app.monitoring.rollups import fold
+from pipelines_app.serving.prediction_log import drain
 
 SIMULATOR = "traffic-simulator"
 FEEDBACK_BATCH = 500
@@ -87,10 +89,12 @@ class Command(BaseCommand):
         categories = {f: sorted(frame[f].dropna().astype(str).unique()) for f in drifts if kinds[f] != "numeric"}
         url = urlsplit(o["url"] or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
         token = self._token()
+        first_id = PredictionLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
         try:
             sent, refused, labels, elapsed = self._send(
                 url, token, o, version, frame, rng, drifts, kinds, categories, deployment
             )
+            self._wait_until_folded(deployment, first_id, -(-sent // o["batch"]))
             accepted = self._feedback(url, token, labels) if labels else 0
         finally:
             ApiToken.objects.filter(key_hash=token.key_hash).update(revoked_at=timezone.now())
@@ -156,6 +160,22 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {sent} / {o['rows']} rows sent")
         connection.close()
         return sent, refused, labels, max(time.monotonic() - started, 1e-6)
+
+    def _wait_until_folded(self, deployment, first_id, requests, timeout=120):
+        """Return once every request sent is logged and in the rollups, so that what follows (a dashboard, the
+        summary API) sees all of it. The logging and rollup jobs are idempotent: running them here is safe."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            drain()
+            while fold():
+                pass
+            logged = PredictionLog.objects.filter(deployment=deployment, id__gt=first_id)
+            newest = logged.order_by("-id").values_list("id", flat=True).first() or 0
+            cursor = RollupCursor.objects.filter(name="predictions").values_list("last_id", flat=True).first() or 0
+            if logged.count() >= requests and cursor >= newest:
+                return
+            time.sleep(0.5)
+        self.stderr.write(f"not every request reached the rollups within {timeout} s; the dashboards catch up later")
 
     @staticmethod
     def _drifted(value, how, amount, categories, rng):
