@@ -215,6 +215,7 @@ class Window:
     features: dict = field(default_factory=dict)  # of the version asked for
     series: list = field(default_factory=list)  # per bucket: time, requests, rows, errors, positives, latency
     granularity: str = "minute"
+    by_version: dict = field(default_factory=dict)  # (version id, role) → requests, rows, errors, positives, latency
 
 
 def granularity_for(span) -> str:
@@ -245,6 +246,14 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         result.positives += r.positives
         result.latency = _add(result.latency, r.latency_counts)
         result.scores = _add(result.scores, r.score_counts)
+        side = result.by_version.setdefault(
+            (r.model_version_id, r.role), {"requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": []}
+        )
+        side["requests"] += r.requests
+        side["rows"] += r.rows
+        side["errors"] += r.errors
+        side["positives"] += r.positives
+        side["latency"] = _add(side["latency"], r.latency_counts)
         if version is not None and r.model_version_id == version.pk:
             for name, counts in r.feature_counts.items():
                 result.features[name] = _add(result.features.get(name, []), counts)

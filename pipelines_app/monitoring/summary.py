@@ -75,6 +75,25 @@ def realised_performance(deployment, since, positive_label, until=None) -> dict:
     return result
 
 
+def _side_by_side(by_version) -> list[dict]:
+    """Each version and role that served in the window (primary and canary, side by side while a canary runs)."""
+    from pipelines_app.models import ModelVersion
+
+    numbers = dict(ModelVersion.objects.filter(pk__in={v for v, _ in by_version}).values_list("pk", "version"))
+    return [
+        {
+            "version": numbers.get(version_id),
+            "role": role,
+            "requests": side["requests"],
+            "rows": side["rows"],
+            "error_rate": round(side["errors"] / side["requests"], 4) if side["requests"] else None,
+            "positive_rate": round(side["positives"] / side["rows"], 4) if side["rows"] else None,
+            "latency_p95": rollups.percentile(side["latency"], 0.95),
+        }
+        for (version_id, role), side in sorted(by_version.items(), key=lambda item: item[0][1] != "primary")
+    ]
+
+
 def summary(deployment, window_text="24h") -> dict:
     span = parse_window(window_text)
     now = timezone.now()
@@ -109,6 +128,7 @@ def summary(deployment, window_text="24h") -> dict:
             "p95": rollups.percentile(totals.latency, 0.95),
             "p99": rollups.percentile(totals.latency, 0.99),
         },
+        "versions": _side_by_side(totals.by_version),
         "drift": {**features, "share_drifted": overall["share_drifted"]},
         "share_drifted": overall["share_drifted"],
         "dataset_drift": overall["dataset_drift"],

@@ -32,6 +32,14 @@
       fact("Positive rate", data.positive_rate === null ? "—" : (100 * data.positive_rate).toFixed(1) + "%"),
       fact("Features drifted", (100 * data.share_drifted).toFixed(0) + "%" + (data.dataset_drift ? " (dataset drift)" : "")),
     ].join("");
+    var versions = data.versions || [];
+    document.getElementById("side-by-side").hidden = versions.length < 2;
+    document.getElementById("version-rows").innerHTML = versions.map(function (v) {
+      var pct = function (x) { return x === null ? "—" : (100 * x).toFixed(2) + "%"; };
+      return '<tr data-role="' + v.role + '"><td>v' + v.version + '</td><td>' + v.role + '</td><td>' + v.requests +
+        '</td><td>' + v.rows + '</td><td>' + pct(v.error_rate) + '</td><td>' + pct(v.positive_rate) + '</td><td>' +
+        text(v.latency_p95, 2) + ' ms</td></tr>';
+    }).join("");
     var shapes = markers(data.events);
     timeChart("chart-volume", "Requests per " + data.granularity, data.series, ["requests"], shapes);
     timeChart("chart-latency", "Latency (ms)", data.series, ["p50", "p95", "p99"], shapes, "ms");

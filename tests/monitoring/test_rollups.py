@@ -122,3 +122,28 @@ def test_an_editor_sets_the_label_latency(traffic, client_for, editor, viewer):
     assert client_for(editor).post(url, {"label_latency_hours": "720"}).status_code == 302
     traffic.model.refresh_from_db()
     assert traffic.model.label_latency_hours == 720
+
+
+def test_primary_and_canary_are_shown_side_by_side(traffic, viewer, credit_pipeline, run_inline, editor):
+    from pipelines_app.engine.deployments import deploy_version
+    from pipelines_app.engine.runs import start_run
+    from pipelines_app.models import Deployment, Environment
+
+    second = run_inline(start_run(credit_pipeline, editor, {"max_iter": 300})).model_version
+    deployment = deploy_version(Environment.objects.get(name="staging"), second, "system", "canary", 50)
+    PredictionLog.objects.create(
+        deployment=deployment, model_version=second, role="canary", request_id="c1", rows=2,
+        predictions=["yes", "no"], scores=[0.9, 0.1], latency_ms=3.0,
+    )  # fmt: skip
+    PredictionLog.objects.create(
+        deployment=deployment, model_version=second, role="canary", request_id="c2", status_code=400
+    )
+    while fold():
+        pass
+    body = api_client(viewer).get("/api/v1/monitoring/credit-card-approval/staging/summary/?window=1h").json()
+    sides = {(v["version"], v["role"]): v for v in body["versions"]}
+    assert sides[(traffic.version, "primary")]["requests"] == 602
+    canary = sides[(second.version, "canary")]
+    assert (canary["requests"], canary["rows"], canary["error_rate"], canary["positive_rate"]) == (2, 2, 0.5, 0.5)
+    assert body["versions"][0]["role"] == "primary"
+    assert Deployment.objects.get(pk=deployment.pk).canary_version == second
