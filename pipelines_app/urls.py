@@ -75,6 +75,11 @@ urlpatterns = [
     ),
     path("monitoring/<str:model>/<slug:environment>/", monitoring.dashboard, name="monitoring-dashboard"),
     path("monitoring/<str:model>/<slug:environment>/data/", monitoring.dashboard_data, name="monitoring-data"),
+    path(
+        "monitoring/<str:model>/<slug:environment>/features/<str:feature>/",
+        monitoring.feature_page,
+        name="monitoring-feature",
+    ),
     path("deployments/", deployments.deployment_list, name="deployments"),
     path("deployments/environments/", deployments.environment_list, name="environments"),
     path("deployments/environments/new/", deployments.environment_create, name="environment-create"),

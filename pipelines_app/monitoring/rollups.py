@@ -265,6 +265,11 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         minute["errors"] += r.errors
         minute["positives"] += r.positives
         minute["latency"] = _add(minute["latency"], r.latency_counts)
+        if version is not None and r.model_version_id == version.pk:
+            # Per bucket too, so that a feature's drift can be drawn over time.
+            features = minute.setdefault("features", {})
+            for name, counts in r.feature_counts.items():
+                features[name] = _add(features.get(name, []), counts)
     result.series = list(per_minute.values())
     return result
 

@@ -3,13 +3,13 @@
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, DeploymentEvent, DriftReport
-from pipelines_app.monitoring import bins, rollups
+from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.monitoring.alerts import acknowledge
 from pipelines_app.monitoring.reports import request_report
 from pipelines_app.monitoring.summary import WindowInvalid, parse_window, summary
@@ -244,4 +244,45 @@ def drift_report(request, pk):
         request,
         "monitoring/report.html",
         {"report": report, "features": features, "overall": report.results.get("_overall")},
+    )
+
+
+@role_required(Role.VIEWER)
+def feature_page(request, model, environment, feature):
+    """One feature: its current distribution over the training one, and its drift over time."""
+    deployment = _deployment(model, environment)
+    version = deployment.primary_version
+    specs = bins.reference_bins(version.reference_profile, version.feature_schema) if version else {}
+    if feature not in specs:
+        raise Http404("This model has no such feature.")
+    window = request.GET.get("window", "24h")
+    try:
+        data = summary(deployment, window)
+    except WindowInvalid as exc:
+        messages.error(request, str(exc))
+        return redirect("monitoring-feature", model, environment, feature)
+    spec, totals = specs[feature], data.pop("_totals")
+    over_time = []
+    for bucket in totals.series:
+        counts = (bucket.get("features") or {}).get(feature)
+        if counts and sum(counts):
+            over_time.append({"t": bucket["t"].isoformat(), "psi": round(drift.psi(spec["reference"], counts), 6)})
+    chart = {
+        "labels": bins.labels(spec),
+        "reference": spec["reference"],
+        "current": totals.features.get(feature) or [0] * len(spec["reference"]),
+        "over_time": over_time,
+    }
+    return render(
+        request,
+        "monitoring/feature.html",
+        {
+            "deployment": deployment,
+            "feature": feature,
+            "kind": spec["kind"],
+            "result": data["drift"].get(feature),
+            "chart": chart,
+            "window": window,
+            "windows": WINDOWS,
+        },
     )

@@ -55,7 +55,8 @@
         {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.25, y1: 0.25, line: {dash: "dash", color: "#c0392b"}}]}), config);
     document.getElementById("drift-rows").innerHTML = levels.map(function (k) {
       var d = data.drift[k];
-      return '<tr data-feature="' + k + '" data-level="' + d.level + '"><td>' + k + '</td><td>' + d.method + '</td><td>' +
+      var link = '<a href="' + document.getElementById("dashboard").dataset.features + encodeURIComponent(k) + '/">' + k + '</a>';
+      return '<tr data-feature="' + k + '" data-level="' + d.level + '"><td>' + link + '</td><td>' + d.method + '</td><td>' +
         text(d.score, 4) + '</td><td>' + text(d.psi, 4) + '</td><td>' + d.rows + '</td><td><span class="level level-' +
         d.level + '">' + d.level + '</span></td></tr>';
     }).join("");

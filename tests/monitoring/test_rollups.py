@@ -147,3 +147,15 @@ def test_primary_and_canary_are_shown_side_by_side(traffic, viewer, credit_pipel
     assert (canary["requests"], canary["rows"], canary["error_rate"], canary["positive_rate"]) == (2, 2, 0.5, 0.5)
     assert body["versions"][0]["role"] == "primary"
     assert Deployment.objects.get(pk=deployment.pk).canary_version == second
+
+
+def test_each_feature_has_a_page_with_its_drift_over_time(traffic, client_for, viewer):
+    client = client_for(viewer)
+    page = client.get("/monitoring/credit-card-approval/staging/features/income/?window=1h")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="feature-level">warn<' in text or 'id="feature-level">alert<' in text
+    data = page.context["chart"]
+    assert sum(data["current"]) == 624 and data["over_time"] and all(p["psi"] >= 0 for p in data["over_time"])
+    assert client.get("/monitoring/credit-card-approval/staging/features/colour/").status_code == 404
+    assert client.get("/monitoring/credit-card-approval/staging/features/income/?window=x").status_code == 302
