@@ -71,6 +71,14 @@ def _route_or_404(model, environment):
     return route, None
 
 
+def _route_for_caller(request, model, environment):
+    """The route, or the 404 / 401 / 403 answer for this caller."""
+    route, missing = _route_or_404(model, environment)
+    if missing:
+        return None, missing
+    return route, _refused_auth(request, route)
+
+
 @csrf_exempt
 @require_GET
 def ping(request, model, environment):
@@ -82,10 +90,7 @@ def ping(request, model, environment):
 @csrf_exempt
 @require_GET
 def version(request, model, environment):
-    route, missing = _route_or_404(model, environment)
-    if missing:
-        return missing
-    refused = _refused_auth(request, route)
+    route, refused = _route_for_caller(request, model, environment)
     if refused:
         return refused
     body = {
@@ -103,10 +108,7 @@ def version(request, model, environment):
 @require_POST
 def invocations(request, model, environment):
     started = time.perf_counter()
-    route, missing = _route_or_404(model, environment)
-    if missing:
-        return missing
-    refused = _refused_auth(request, route)
+    route, refused = _route_for_caller(request, model, environment)
     if refused:
         return refused
     given = request.META.get("HTTP_X_REQUEST_ID", "")

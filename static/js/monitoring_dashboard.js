@@ -26,7 +26,7 @@
   function draw(data) {
     var levels = Object.keys(data.drift).filter(function (k) { return typeof data.drift[k] === "object"; });
     document.getElementById("headline").innerHTML = [
-      fact("Version", "v" + data.version), fact("Requests", data.requests), fact("Rows", data.rows),
+      fact("Version", data.version === null ? "nothing serves" : "v" + data.version), fact("Requests", data.requests), fact("Rows", data.rows),
       fact("Errors", data.error_rate === null ? "—" : (100 * data.error_rate).toFixed(2) + "%"),
       fact("Latency p50 / p95 / p99", text(data.latency_ms.p50, 2) + " / " + text(data.latency_ms.p95, 2) + " / " + text(data.latency_ms.p99, 2) + " ms"),
       fact("Positive rate", data.positive_rate === null ? "—" : (100 * data.positive_rate).toFixed(1) + "%"),
