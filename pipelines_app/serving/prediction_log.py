@@ -202,10 +202,10 @@ def _insert(rows):
     from pipelines_app.models import PredictionLog
 
     if connection.vendor == "postgresql":
-        from psycopg import errors as pg_errors
-
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            # COPY runs on psycopg's own cursor: wrap_database_errors turns its errors into Django's, so that a
+            # refused row is a DatabaseError to the callers, like any other write.
+            with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
                 statement = f"COPY {PredictionLog._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
                 with cursor.cursor.copy(statement) as copy:
                     for row in rows:
@@ -218,8 +218,8 @@ def _insert(rows):
                                 row[index] = orjson.dumps(value).decode()
                         copy.write_row(row)
             return
-        except (IntegrityError, pg_errors.IntegrityError):
-            pass  # COPY runs on psycopg's own cursor, whose errors Django does not translate
+        except IntegrityError:
+            pass  # rows already stored: the insert below skips them
     objects = []
     for row in rows:
         fields = dict(zip(COLUMNS, row, strict=True))

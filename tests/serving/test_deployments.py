@@ -229,3 +229,23 @@ def test_serving_goes_on_when_the_log_buffer_is_down(client, versions, token, se
     assert response.status_code == 200
     logged = PredictionLog.objects.get(request_id=response["X-Request-ID"])
     assert logged.predictions == response.json()["predictions"]
+
+
+def test_a_log_neither_redis_nor_the_database_takes_is_counted_and_shown(client_for, versions, editor, settings):
+    import time as clock
+
+    from django.db import connection
+
+    from pipelines_app.serving import prediction_log
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores a request id of any length, so the database never refuses this entry")
+    deployment = production()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # the buffer is down
+    # A request id longer than the column: the database refuses the direct write too.
+    prediction_log.record({"rid": "x" * 200, "n": 0, "dep": deployment.pk, "code": 400, "err": "", "t": clock.time()})
+    assert Deployment.objects.get(pk=deployment.pk).logs_lost == 0  # counted once the database answers again
+    prediction_log.write([])
+    assert Deployment.objects.get(pk=deployment.pk).logs_lost == 1
+    page = client_for(editor).get("/deployments/production/credit-card-approval/").content.decode()
+    assert "Prediction logs lost" in page
