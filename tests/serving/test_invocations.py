@@ -222,6 +222,28 @@ def test_the_flusher_thread_moves_logs_off_the_request_path(settings, redis_url)
     assert prediction_log.decode(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
 
 
+def test_one_flush_is_one_buffer_item_and_every_entry_in_it_is_stored(client, deployed, token, redis_url):
+    import time as clock
+
+    import redis
+
+    from pipelines_app.models import Deployment
+    from pipelines_app.serving import prediction_log
+
+    deployment = Deployment.objects.get(environment__name="staging")
+    buffer = redis.Redis.from_url(redis_url)
+    buffer.delete(prediction_log.BUFFER_KEY)
+    for rid in ("first", "second", "third"):
+        entry = {"rid": rid, "n": 1, "dep": deployment.pk, "ver": deployed.pk, "role": "primary",
+                 "cols": {"age": [30.0]}, "pred": ["yes"], "score": [0.9], "lat": 1.0, "t": clock.time()}  # fmt: skip
+        prediction_log._pending.append(prediction_log.encode(entry))
+    assert prediction_log.flush() == 3
+    assert buffer.llen(prediction_log.BUFFER_KEY) == 1
+    assert prediction_log.drain() == 3
+    assert set(PredictionLog.objects.values_list("request_id", flat=True)) == {"first", "second", "third"}
+    assert buffer.llen(prediction_log.BUFFER_KEY) == 0
+
+
 def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
     """A drain that stops between writing and trimming the buffer writes the same entries again."""
     import time as clock
