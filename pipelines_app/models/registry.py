@@ -14,6 +14,16 @@ class RegisteredModel(models.Model):
         help_text="How long true outcomes take to arrive (e.g. 720 for 30 days of credit defaults): realised "
         "performance only counts predictions at least this old.",
     )
+    # Drift limits for this model's monitoring (warn, alert): the defaults are the ones DESIGN.md names.
+    drift_psi_warn = models.FloatField(default=0.1, help_text="PSI at which a feature's drift warns.")
+    drift_psi_alert = models.FloatField(default=0.25, help_text="PSI at which a feature's drift alerts.")
+    drift_distance_warn = models.FloatField(
+        default=0.1, help_text="Wasserstein (in standard deviations) or Jensen–Shannon distance that warns."
+    )
+    drift_distance_alert = models.FloatField(default=0.2, help_text="Distance at which a feature's drift alerts.")
+    drift_share = models.FloatField(
+        default=0.5, help_text="Share of drifted features (warn or alert) from which the data as a whole drifted."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -27,6 +37,14 @@ class RegisteredModel(models.Model):
 
     def latest_version(self):
         return self.versions.order_by("-version").first()
+
+    def drift_thresholds(self) -> dict:
+        """The limits ``monitoring.drift`` takes."""
+        return {
+            "psi": (self.drift_psi_warn, self.drift_psi_alert),
+            "distance": (self.drift_distance_warn, self.drift_distance_alert),
+            "share": self.drift_share,
+        }
 
 
 def model_artifact_path(version, filename):

@@ -32,6 +32,7 @@ DEFAULT_THRESHOLDS = {
     "chi2_p": 0.01,
     "share_shift": 0.02,
     "small_sample": 1000,
+    "share": 0.5,  # of drifted features, from which the data as a whole drifted
 }
 
 
@@ -148,11 +149,12 @@ def feature_drift(kind, reference, current, *, edges=None, std=None, thresholds=
     return result
 
 
-def overall(features: dict[str, dict], share_threshold=0.5) -> dict:
+def overall(features: dict[str, dict], share_threshold=None) -> dict:
     """Share of features drifted (warn or alert) and whether the dataset as a whole drifted."""
     judged = [f for f in features.values() if f.get("method") != "none"]
     drifted = [f for f in judged if f["level"] != "ok"]
     share = len(drifted) / len(judged) if judged else 0.0
+    share_threshold = DEFAULT_THRESHOLDS["share"] if share_threshold is None else share_threshold
     return {"share_drifted": round(share, 4), "dataset_drift": share >= share_threshold and bool(judged)}
 
 

@@ -77,15 +77,18 @@ def compute(report_id):
         status=DriftReport.Status.RUNNING, started_at=timezone.now()
     ):
         return "not claimed"
-    report = DriftReport.objects.select_related("model_version__dataset_version", "deployment").get(pk=report_id)
+    report = DriftReport.objects.select_related("model_version__dataset_version", "deployment__model").get(pk=report_id)
     try:
         if report.model_version.dataset_version is None:
             raise ValueError(f"{report.model_version} names no training dataset to compare with")
         reference, reference_rows = reference_values(report.model_version)
         current, rows = current_values(report)
         kinds = {entry["name"]: entry["kind"] for entry in report.model_version.feature_schema}
-        results = {name: drift.exact_feature_drift(kinds[name], reference[name], current[name]) for name in kinds}
-        results["_overall"] = drift.overall(results)
+        thresholds = report.deployment.model.drift_thresholds()
+        results = {
+            name: drift.exact_feature_drift(kinds[name], reference[name], current[name], thresholds) for name in kinds
+        }
+        results["_overall"] = drift.overall(results, thresholds["share"])
     except Exception as exc:  # noqa: BLE001  (a failed report says why on its page)
         DriftReport.objects.filter(pk=report_id).update(
             status=DriftReport.Status.FAILED, finished_at=timezone.now(), error=format_exception(exc)[-5000:]

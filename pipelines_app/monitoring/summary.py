@@ -30,13 +30,18 @@ def parse_window(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def feature_drift(version, features: dict) -> dict:
+def feature_drift(version, features: dict, thresholds=None) -> dict:
     """Per feature of ``version``: its drift in the window's binned counts against the training profile."""
     result = {}
     for name, spec in bins.reference_bins(version.reference_profile, version.feature_schema).items():
         current = features.get(name) or [0] * len(spec["reference"])
         result[name] = drift.feature_drift(
-            spec["kind"], spec["reference"], current, edges=spec.get("edges"), std=spec.get("std")
+            spec["kind"],
+            spec["reference"],
+            current,
+            edges=spec.get("edges"),
+            std=spec.get("std"),
+            thresholds=thresholds,
         )
     return result
 
@@ -100,8 +105,9 @@ def summary(deployment, window_text="24h") -> dict:
     since = now - span
     version = deployment.primary_version
     totals = rollups.window(deployment, since, version=version)
-    features = feature_drift(version, totals.features) if version else {}
-    overall = drift.overall(features)
+    thresholds = deployment.model.drift_thresholds()
+    features = feature_drift(version, totals.features, thresholds) if version else {}
+    overall = drift.overall(features, thresholds["share"])
     positive = (version.target_info or {}).get("positive_label") if version else None
     # Outcomes take the model's label latency to arrive: only predictions that old are judged, and the label
     # coverage is of those.
@@ -132,6 +138,7 @@ def summary(deployment, window_text="24h") -> dict:
         "drift": {**features, "share_drifted": overall["share_drifted"]},
         "share_drifted": overall["share_drifted"],
         "dataset_drift": overall["dataset_drift"],
+        "thresholds": thresholds,
         "performance": {
             "realised": performance,
             "estimated": estimate(totals.scores, version.evaluation) if version else None,

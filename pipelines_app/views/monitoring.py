@@ -272,6 +272,7 @@ def feature_page(request, model, environment, feature):
         "reference": spec["reference"],
         "current": totals.features.get(feature) or [0] * len(spec["reference"]),
         "over_time": over_time,
+        "psi_limits": data["thresholds"]["psi"],
     }
     return render(
         request,

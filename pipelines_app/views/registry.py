@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
+from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -151,7 +152,15 @@ def model_version_report(request, name, version):
 class ModelSettingsForm(forms.ModelForm):
     class Meta:
         model = RegisteredModel
-        fields = ["description", "label_latency_hours"]
+        fields = [
+            "description",
+            "label_latency_hours",
+            "drift_psi_warn",
+            "drift_psi_alert",
+            "drift_distance_warn",
+            "drift_distance_alert",
+            "drift_share",
+        ]
 
     def clean_label_latency_hours(self):
         hours = self.cleaned_data["label_latency_hours"]
@@ -159,12 +168,28 @@ class ModelSettingsForm(forms.ModelForm):
             raise forms.ValidationError("At most a year (8,784 hours).")
         return hours
 
+    def clean(self):
+        data = super().clean()
+        for name in ("drift_psi_warn", "drift_psi_alert", "drift_distance_warn", "drift_distance_alert"):
+            if data.get(name) is not None and not 0 < data[name] <= 10:
+                self.add_error(name, "A drift limit is above 0 and at most 10.")
+        for measure in ("psi", "distance"):
+            warn, alert = data.get(f"drift_{measure}_warn"), data.get(f"drift_{measure}_alert")
+            if warn is not None and alert is not None and warn > alert:
+                self.add_error(f"drift_{measure}_alert", f"The {measure.upper()} alert limit is below its warning.")
+        share = data.get("drift_share")
+        if share is not None and not 0 < share <= 1:
+            self.add_error("drift_share", "The share of drifted features is above 0 and at most 1.")
+        return data
+
 
 @require_POST
 @role_required(Role.EDITOR)
 def model_settings(request, name):
     model = get_object_or_404(RegisteredModel, name=name)
-    form = ModelSettingsForm({"description": model.description, **request.POST.dict()}, instance=model)
+    # A form may send some of the settings: the others keep their values.
+    current = model_to_dict(model, fields=ModelSettingsForm.Meta.fields)
+    form = ModelSettingsForm({**current, **request.POST.dict()}, instance=model)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         response = redirect(model.get_absolute_url())

@@ -51,8 +51,8 @@
     Plotly.react("chart-drift", [{type: "bar", x: levels, y: levels.map(function (k) { return data.drift[k].psi; }),
       marker: {color: levels.map(function (k) { return {ok: "#1f8a4c", warn: "#b7791f", alert: "#c0392b"}[data.drift[k].level]; })},
       name: "PSI"}], Object.assign(layout("Drift (PSI) by feature", "PSI"), {shapes: [
-        {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.1, y1: 0.1, line: {dash: "dash", color: "#b7791f"}},
-        {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.25, y1: 0.25, line: {dash: "dash", color: "#c0392b"}}]}), config);
+        {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[0], y1: data.thresholds.psi[0], line: {dash: "dash", color: "#b7791f"}},
+        {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[1], y1: data.thresholds.psi[1], line: {dash: "dash", color: "#c0392b"}}]}), config);
     document.getElementById("drift-rows").innerHTML = levels.map(function (k) {
       var d = data.drift[k];
       var link = '<a href="' + document.getElementById("dashboard").dataset.features + encodeURIComponent(k) + '/">' + k + '</a>';

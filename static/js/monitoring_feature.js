@@ -19,6 +19,6 @@ document.addEventListener("DOMContentLoaded", function () {
   Plotly.newPlot("feature-drift", [{x: d.over_time.map(function (p) { return p.t; }),
     y: d.over_time.map(function (p) { return p.psi; }), mode: "lines+markers", name: "PSI"}],
     Object.assign(layout("PSI over time", "PSI"), {shapes: [
-      {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.1, y1: 0.1, line: {dash: "dash", color: "#b7791f"}},
-      {type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.25, y1: 0.25, line: {dash: "dash", color: "#c0392b"}}]}), config);
+      {type: "line", xref: "paper", x0: 0, x1: 1, y0: d.psi_limits[0], y1: d.psi_limits[0], line: {dash: "dash", color: "#b7791f"}},
+      {type: "line", xref: "paper", x0: 0, x1: 1, y0: d.psi_limits[1], y1: d.psi_limits[1], line: {dash: "dash", color: "#c0392b"}}]}), config);
 });

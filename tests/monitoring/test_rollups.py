@@ -159,3 +159,34 @@ def test_each_feature_has_a_page_with_its_drift_over_time(traffic, client_for, v
     assert sum(data["current"]) == 624 and data["over_time"] and all(p["psi"] >= 0 for p in data["over_time"])
     assert client.get("/monitoring/credit-card-approval/staging/features/colour/").status_code == 404
     assert client.get("/monitoring/credit-card-approval/staging/features/income/?window=x").status_code == 302
+
+
+def test_drift_limits_are_set_per_model_and_judge_its_drift(traffic, client_for, editor, viewer):
+    url = f"/models/{traffic.model.name}/settings/"
+    summary_url = "/api/v1/monitoring/credit-card-approval/staging/summary/?window=24h"
+    before = api_client(viewer).get(summary_url).json()
+    assert before["drift"]["income"]["level"] == "alert" and before["drift"]["income"]["psi"] > 0.25
+    assert before["thresholds"]["psi"] == [0.1, 0.25]
+
+    assert client_for(viewer).post(url, {"drift_psi_warn": "5"}).status_code == 403
+    for bad in ({"drift_psi_warn": "0.5", "drift_psi_alert": "0.3"}, {"drift_share": "2"},
+                {"drift_distance_warn": "-1"}, {"drift_psi_alert": "lots"}):  # fmt: skip
+        response = client_for(editor).post(url, bad)
+        assert response.status_code == 400, bad
+    traffic.model.refresh_from_db()
+    assert (traffic.model.drift_psi_warn, traffic.model.drift_psi_alert, traffic.model.drift_share) == (0.1, 0.25, 0.5)
+
+    limits = {"drift_psi_warn": "8", "drift_psi_alert": "9", "drift_distance_warn": "8", "drift_distance_alert": "9",
+              "drift_share": "0.9"}  # fmt: skip
+    assert client_for(editor).post(url, limits).status_code == 302
+    traffic.model.refresh_from_db()
+    assert traffic.model.drift_thresholds() == {"psi": (8.0, 9.0), "distance": (8.0, 9.0), "share": 0.9}
+    assert traffic.model.label_latency_hours == 0  # the other settings keep their values
+    after = api_client(viewer).get(summary_url).json()
+    # The same counts, judged by the model's own limits: the income shift no longer reaches them.
+    # (Under 1,000 rows a KS test with p < 0.05 still warns: p-values are not limits one sets per model.)
+    assert after["drift"]["income"]["psi"] == before["drift"]["income"]["psi"]
+    assert after["drift"]["income"]["level"] == ("warn" if after["drift"]["income"]["ks_p_value"] < 0.05 else "ok")
+    assert after["thresholds"] == {"psi": [8.0, 9.0], "distance": [8.0, 9.0], "share": 0.9}
+    page = client_for(viewer).get(f"/models/{traffic.model.name}/").content.decode()
+    assert "PSI 8.0 / 9.0" in page
