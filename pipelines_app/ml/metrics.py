@@ -57,6 +57,8 @@ from pipelines_app.ml.training import (
 MAX_CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 RESIDUAL_BINS = 30
+# Test-split scores of the positive class are counted in this many equal bins over 0–1.
+SCORE_HISTOGRAM_BINS = 20
 # Numeric sensitive features with more distinct values than this are cut into quartiles.
 MAX_GROUP_VALUES = 10
 MAX_GROUPS = 20
@@ -347,10 +349,15 @@ def evaluate_model(
     scored = classification_metrics(y_test, scores, classes, target_info.get("positive_label"), threshold)
     metrics = {key: value for key, value in scored.items() if key not in ("confusion_matrix", "curves")}
     fairness = []
+    score_histogram = None
     if binary:
         positive = scored["confusion_matrix"]["labels"][1]
         score_column = scores[:, classes.index(positive)] if np.ndim(scores) == 2 else scores
         predicted = np.where(score_column >= threshold, positive, scored["confusion_matrix"]["labels"][0])
+        if hasattr(pipeline, "predict_proba"):
+            # The reference for prediction drift: live scores are counted in the same bins (monitoring rollups).
+            counts, _ = np.histogram(np.clip(score_column, 0, 1), bins=SCORE_HISTOGRAM_BINS, range=(0, 1))
+            score_histogram = [int(c) for c in counts]
         for groups in _sensitive_columns(sensitive, X_test):
             fairness.append(fairness_report(y_test, predicted, groups, positive))
         for key in ("demographic_parity_difference", "equal_opportunity_difference"):
@@ -362,6 +369,7 @@ def evaluate_model(
         "confusion_matrix": scored["confusion_matrix"],
         "feature_importance": permutation_importance_report(pipeline, X_test, y_test, task, random_state),
         "fairness": fairness,
+        "score_histogram": score_histogram,
     }
 
 

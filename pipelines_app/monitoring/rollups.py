@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from pipelines_app.ml.metrics import SCORE_HISTOGRAM_BINS
 from pipelines_app.models import ModelVersion, PredictionLog, Rollup, RollupCursor
 from pipelines_app.monitoring import bins
 
@@ -24,7 +25,7 @@ FOLD_BATCH = 20_000
 # Request latency bins, in milliseconds: fine where serving lives (under 10 ms), coarse beyond.
 LATENCY_EDGES_MS = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000,
                     2000, 5000]  # fmt: skip
-SCORE_BINS = 20
+SCORE_BINS = SCORE_HISTOGRAM_BINS  # the evaluation's test-split histogram has the same bins
 
 
 @dataclass

@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
+from pipelines_app.ml.training import REGRESSION
 from pipelines_app.models import Alert, Feedback
 from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.monitoring.estimate import estimate
@@ -46,12 +47,18 @@ def feature_drift(version, features: dict, thresholds=None) -> dict:
     return result
 
 
-def realised_performance(deployment, since, positive_label, until=None) -> dict:
-    """Metrics of the labelled rows in the window (up to ``until``: labels of later rows are not due yet)."""
+def labelled_rows(deployment, since, until=None) -> tuple[list, list, list]:
+    """(true label, prediction, score) of each labelled row in the window, up to ``until`` (labels of later rows
+    are not due yet); labels as text."""
     labels = Feedback.objects.filter(prediction_log__deployment=deployment, prediction_log__created_at__gte=since)
     if until is not None:
         labels = labels.filter(prediction_log__created_at__lt=until)
-    labels = labels.exclude(prediction_log__role="shadow").select_related("prediction_log").order_by("-id")[:MAX_LABELS]
+    labels = (
+        labels.exclude(prediction_log__role="shadow")
+        .select_related("prediction_log")
+        .defer("prediction_log__inputs")  # the bulk of a log, not needed here
+        .order_by("-id")[:MAX_LABELS]
+    )
     truth, predicted, scores = [], [], []
     for feedback in labels:
         log = feedback.prediction_log
@@ -60,6 +67,11 @@ def realised_performance(deployment, since, positive_label, until=None) -> dict:
         truth.append(str(feedback.label))
         predicted.append(str(log.predictions[feedback.row]))
         scores.append((log.scores or [None] * log.rows)[feedback.row] if log.scores else None)
+    return truth, predicted, scores
+
+
+def realised_performance(truth, predicted, scores, positive_label) -> dict:
+    """Accuracy, precision, recall and ROC AUC of the labelled rows."""
     n = len(truth)
     if not n:
         return {"labelled": 0}
@@ -78,6 +90,47 @@ def realised_performance(deployment, since, positive_label, until=None) -> dict:
 
             result["roc_auc"] = round(float(roc_auc_score([k for k, _ in known], [s for _, s in known])), 4)
     return result
+
+
+def prediction_drift(version, score_counts, thresholds=None) -> dict:
+    """The window's scores against the version's test-split scores, in the same 20 bins over 0–1."""
+    reference = (version.evaluation or {}).get("score_histogram") if version else None
+    rows = int(sum(score_counts))
+    if not reference or not sum(reference):
+        return {"method": "none", "level": "ok", "rows": rows, "reason": "no test-split scores to compare with"}
+    edges = np.linspace(0, 1, len(reference) + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weights = np.asarray(reference, dtype="float64") / sum(reference)
+    std = float(np.sqrt(np.sum(weights * (centres - np.sum(weights * centres)) ** 2)))
+    # The same layout as a numeric feature's bins: underflow, the bins, overflow, missing.
+    return drift.feature_drift(
+        "numeric", [0, *reference, 0, 0], [0, *score_counts, 0, 0], edges=edges, std=std, thresholds=thresholds
+    )
+
+
+def label_drift(version, labels, thresholds=None) -> dict:
+    """The window's true labels (from feedback) against the training target's distribution."""
+    kind = "numeric" if version.task == REGRESSION else "categorical"
+    spec = bins.reference_bins(version.reference_profile, [{"name": version.target, "kind": kind}]).get(version.target)
+    if spec is None:
+        return {"method": "none", "level": "ok", "rows": len(labels), "reason": "no profile of the training target"}
+    if not labels:
+        return {"method": "none", "level": "ok", "rows": 0, "reason": "no labels in the window yet"}
+    if kind == "numeric":
+        values = [_number_or_none(label) for label in labels]
+    else:
+        values = labels
+    current = bins.count(spec, values)
+    return drift.feature_drift(
+        kind, spec["reference"], current, edges=spec.get("edges"), std=spec.get("std"), thresholds=thresholds
+    )
+
+
+def _number_or_none(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _side_by_side(by_version) -> list[dict]:
@@ -113,7 +166,8 @@ def summary(deployment, window_text="24h") -> dict:
     # coverage is of those.
     latency = timedelta(hours=deployment.model.label_latency_hours)
     due_until = now - latency if latency else None
-    performance = realised_performance(deployment, since, positive, due_until)
+    truth, predicted, scores = labelled_rows(deployment, since, due_until)
+    performance = realised_performance(truth, predicted, scores, positive)
     due = rollups.window(deployment, since, due_until, version) if due_until else totals
     performance["label_coverage"] = round(performance["labelled"] / due.rows, 4) if due.rows else None
     performance["label_latency_hours"] = deployment.model.label_latency_hours
@@ -139,6 +193,8 @@ def summary(deployment, window_text="24h") -> dict:
         "share_drifted": overall["share_drifted"],
         "dataset_drift": overall["dataset_drift"],
         "thresholds": thresholds,
+        "prediction_drift": prediction_drift(version, totals.scores, thresholds),
+        "label_drift": label_drift(version, truth, thresholds) if version else None,
         "performance": {
             "realised": performance,
             "estimated": estimate(totals.scores, version.evaluation) if version else None,

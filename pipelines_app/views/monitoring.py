@@ -102,7 +102,15 @@ def dashboard_data(request, model, environment):
             "version"
         )
     ]
-    data.update(series=series, features=features, scores=totals.scores, events=events, granularity=totals.granularity)
+    reference_scores = (version.evaluation or {}).get("score_histogram") if version else None
+    data.update(
+        series=series,
+        features=features,
+        scores=totals.scores,
+        reference_scores=reference_scores,
+        events=events,
+        granularity=totals.granularity,
+    )
     return JsonResponse(data)
 
 

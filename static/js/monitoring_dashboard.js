@@ -19,6 +19,10 @@
     });
     Plotly.react(id, traces, Object.assign(layout(title, y), {shapes: shapes}), config);
   }
+  function share(counts) {
+    var total = counts.reduce(function (a, b) { return a + b; }, 0) || 1;
+    return counts.map(function (c) { return c / total; });
+  }
   function text(value, digits) { return value === null || value === undefined ? "—" : Number(value).toFixed(digits); }
   function fact(label, value) {
     return '<div><span>' + label + '</span><strong>' + value + '</strong></div>';
@@ -46,8 +50,17 @@
     timeChart("chart-errors", "Error rate", data.series, ["error_rate"], shapes);
     timeChart("chart-positive", "Positive rate", data.series, ["positive_rate"], shapes);
     var bins = data.scores.map(function (_, i) { return (i + 0.5) / data.scores.length; });
-    Plotly.react("chart-scores", [{type: "bar", x: bins, y: data.scores, name: "rows"}],
-                 Object.assign(layout("Score distribution", "rows"), {xaxis: {title: {text: "score"}}}), config);
+    var scoreTraces = [{type: "bar", x: bins, y: share(data.scores), name: "now"}];
+    if (data.reference_scores) scoreTraces.unshift({type: "bar", x: bins, y: share(data.reference_scores), name: "test split"});
+    Plotly.react("chart-scores", scoreTraces, Object.assign(layout("Score distribution: now against the test split", "share of rows"),
+                 {xaxis: {title: {text: "score"}}, barmode: "group"}), config);
+    document.getElementById("outcome-rows").innerHTML = [["Predictions (score)", data.prediction_drift], ["Labels (feedback)", data.label_drift]]
+      .filter(function (pair) { return pair[1]; }).map(function (pair) {
+        var d = pair[1];
+        var detail = d.method === "none" ? d.reason : d.method + " " + text(d.score, 4) + ", PSI " + text(d.psi, 4);
+        return '<tr data-level="' + d.level + '"><td>' + pair[0] + '</td><td>' + detail + '</td><td>' + d.rows +
+          '</td><td><span class="level level-' + d.level + '">' + d.level + '</span></td></tr>';
+      }).join("");
     Plotly.react("chart-drift", [{type: "bar", x: levels, y: levels.map(function (k) { return data.drift[k].psi; }),
       marker: {color: levels.map(function (k) { return {ok: "#1f8a4c", warn: "#b7791f", alert: "#c0392b"}[data.drift[k].level]; })},
       name: "PSI"}], Object.assign(layout("Drift (PSI) by feature", "PSI"), {shapes: [
@@ -70,10 +83,6 @@
         holder.appendChild(div);
       }
       var f = data.features[name];
-      var share = function (counts) {
-        var total = counts.reduce(function (a, b) { return a + b; }, 0) || 1;
-        return counts.map(function (c) { return c / total; });
-      };
       Plotly.react(id, [{type: "bar", x: f.labels, y: share(f.reference), name: "training"},
                         {type: "bar", x: f.labels, y: share(f.current), name: "current"}],
                    Object.assign(layout(name, "share"), {barmode: "group"}), config);

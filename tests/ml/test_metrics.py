@@ -320,3 +320,13 @@ def test_test_rows_that_lack_a_class_still_evaluate():
         sk.accuracy_score(model.y_test, model.pipeline.predict(model.X_test))
     )
     json.dumps(report, allow_nan=False)
+
+
+def test_the_test_split_scores_are_kept_as_a_histogram(card_model, card_report):
+    import numpy as np
+
+    histogram = card_report["score_histogram"]
+    positive = list(card_model.pipeline.classes_).index("yes")
+    scores = card_model.pipeline.predict_proba(card_model.X_test)[:, positive]
+    assert len(histogram) == 20 and sum(histogram) == len(card_model.X_test)
+    assert histogram == np.histogram(scores, bins=20, range=(0, 1))[0].tolist()

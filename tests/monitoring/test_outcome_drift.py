@@ -1,0 +1,60 @@
+"""Prediction drift (the live scores against the test split's) and label drift (feedback against the training
+target), from the rollups and the stored feedback."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from pipelines_app.models import PredictionLog
+from pipelines_app.monitoring import drift
+from pipelines_app.monitoring.summary import prediction_drift
+from tests.conftest import api_client
+
+SUMMARY = "/api/v1/monitoring/credit-card-approval/staging/summary/?window=24h"
+
+
+def test_scores_like_the_test_split_do_not_drift_and_shifted_ones_do():
+    rng = np.random.default_rng(0)
+    reference = np.histogram(rng.beta(5, 2, 5000), bins=20, range=(0, 1))[0].tolist()
+    version = SimpleNamespace(evaluation={"score_histogram": reference})
+    same = np.histogram(rng.beta(5, 2, 5000), bins=20, range=(0, 1))[0].tolist()
+    lower = np.histogram(rng.beta(2, 2, 5000), bins=20, range=(0, 1))[0].tolist()
+    assert prediction_drift(version, same)["level"] == "ok"
+    shifted = prediction_drift(version, lower)
+    assert shifted["level"] == "alert" and shifted["method"] == "wasserstein" and shifted["rows"] == 5000
+    unevaluated = prediction_drift(SimpleNamespace(evaluation={}), same)
+    assert unevaluated["method"] == "none" and "test-split" in unevaluated["reason"]
+
+
+def test_the_summary_compares_live_scores_with_the_test_split(traffic, viewer):
+    body = api_client(viewer).get(SUMMARY).json()
+    reference = traffic.evaluation["score_histogram"]
+    scores = [s for log in PredictionLog.objects.filter(status_code=200) for s in log.scores]
+    live = np.histogram(scores, bins=20, range=(0, 1))[0].tolist()
+    assert body["prediction_drift"]["rows"] == 624
+    assert body["prediction_drift"]["psi"] == round(drift.psi([0, *reference, 0, 0], [0, *live, 0, 0]), 6)
+
+
+def test_labels_unlike_the_training_target_drift(traffic, editor, viewer):
+    assert api_client(viewer).get(SUMMARY).json()["label_drift"]["reason"] == "no labels in the window yet"
+    logs = list(PredictionLog.objects.filter(status_code=200, rows=1)[:300])
+    # About 78% of the training applications were approved; labels as the training ones: no drift.
+    training = traffic.reference_profile["columns_profile"]["card"]["frequencies"]
+    yes_share = training["yes"] / (training["yes"] + training["no"])
+    labels = [{"request_id": log.request_id, "label": "yes" if i < yes_share * 150 else "no"}
+              for i, log in enumerate(logs[:150])]  # fmt: skip
+    api_client(editor).post("/api/v1/feedback/", labels, format="json")
+    alike = api_client(viewer).get(SUMMARY).json()["label_drift"]
+    assert alike["rows"] == 150 and alike["level"] == "ok"
+    # Then 150 more, all refused: the outcomes now differ from training.
+    api_client(editor).post(
+        "/api/v1/feedback/", [{"request_id": log.request_id, "label": "no"} for log in logs[150:]], format="json"
+    )
+    unlike = api_client(viewer).get(SUMMARY).json()["label_drift"]
+    assert unlike["rows"] == 300 and unlike["level"] == "alert" and unlike["jensen_shannon"] > 0.2
+
+
+def test_the_dashboard_data_holds_the_reference_scores(traffic, client_for, viewer):
+    data = client_for(viewer).get("/monitoring/credit-card-approval/staging/data/?window=1h").json()
+    assert data["reference_scores"] == traffic.evaluation["score_histogram"]
+    assert data["prediction_drift"]["rows"] == sum(data["scores"]) == 624
