@@ -22,6 +22,9 @@ class Rollup(models.Model):
     score_counts = models.JSONField(default=list, help_text="Rows per score bin (SCORE_BINS over 0–1).")
     positives = models.PositiveIntegerField(default=0, help_text="Rows predicted as the positive label.")
     feature_counts = models.JSONField(default=dict, help_text="Feature → rows per bin (monitoring.bins).")
+    group_positives = models.JSONField(
+        default=dict, help_text="Sensitive feature → rows predicted positive per bin (selection rate by group)."
+    )
 
     class Meta:
         ordering = ["bucket"]

@@ -46,24 +46,51 @@ def labels(spec: dict) -> list[str]:
     return [*spec["categories"], "other", "missing"]
 
 
-def count(spec: dict, values: list) -> list[int]:
-    """Counts of ``values`` (None for missing) in the bins of ``spec``."""
+def indices(spec: dict, values: list) -> np.ndarray:
+    """The bin of each of ``values`` (None for missing), in the layout of ``spec``."""
     if spec["kind"] == "numeric":
         edges = np.asarray(spec["edges"], dtype="float64")
         array = np.array([np.nan if v is None else v for v in values], dtype="float64")
         missing = np.isnan(array)
-        present = array[~missing]
         # numpy.histogram's rule, as the training counts: [a, b) except the last bin, which is closed.
-        index = np.searchsorted(edges, present, side="right")  # 0: underflow ... len(edges): overflow
-        index[present == edges[-1]] = len(edges) - 1
-        counts = np.bincount(index, minlength=len(edges) + 1)
-        return [int(c) for c in counts] + [int(missing.sum())]
+        index = np.searchsorted(edges, array, side="right")  # 0: underflow ... len(edges): overflow
+        index[array == edges[-1]] = len(edges) - 1
+        index[missing] = len(edges) + 1
+        return index
     positions = {category: i for i, category in enumerate(spec["categories"])}
-    counts = [0] * (len(positions) + 2)
     other, missing = len(positions), len(positions) + 1
-    for value in values:
-        if value is None:
-            counts[missing] += 1
-        else:
-            counts[positions.get(value, other)] += 1
-    return counts
+    found = (missing if value is None else positions.get(value, other) for value in values)
+    return np.fromiter(found, dtype=np.int64, count=len(values))
+
+
+def count(spec: dict, values: list, weights=None) -> list[int]:
+    """Counts of ``values`` (None for missing) in the bins of ``spec``; with ``weights`` (0/1 per value), the
+    count of those weighted 1 (e.g. the rows predicted positive)."""
+    size = len(spec["edges"]) + 2 if spec["kind"] == "numeric" else len(spec["categories"]) + 2
+    if not len(values):
+        return [0] * size
+    counts = np.bincount(indices(spec, values), weights=weights, minlength=size)
+    return [int(c) for c in counts]
+
+
+def groups(spec: dict) -> list[tuple[str, list[int]]]:
+    """Groups for fairness, as (name, bins): each category (and "other", "missing"); numbers in quartiles of the
+    training rows (the outer bins join the first and last quartile), and "missing"."""
+    names = labels(spec)
+    if spec["kind"] != "numeric":
+        return [(name, [i]) for i, name in enumerate(names)]
+    reference = np.asarray(spec["reference"][1:-2], dtype="float64")  # the training quantile bins
+    before = np.concatenate([[0.0], np.cumsum(reference)[:-1]]) / (reference.sum() or 1)
+    quartile = np.minimum(3, (before * 4 + 1e-9).astype(int))
+    edges = spec["edges"]
+    result = []
+    for q in sorted(set(quartile.tolist())):
+        members = [int(i) + 1 for i in np.flatnonzero(quartile == q)]
+        first, last = members[0], members[-1]
+        name = f"{edges[first - 1]:.4g}–{edges[last]:.4g}"
+        if q == quartile.min():
+            members = [0, *members]
+        if q == quartile.max():
+            members = [*members, len(edges)]
+        result.append((name, members))
+    return [*result, ("missing", [len(edges) + 1])]

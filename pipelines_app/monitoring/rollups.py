@@ -37,11 +37,13 @@ class _Bucket:
     scores: np.ndarray = field(default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64))
     positives: int = 0
     values: dict = field(default_factory=lambda: defaultdict(list))  # raw values, minute buckets only
+    flags: list = field(default_factory=list)  # per row of ``values``: 1 when predicted positive
     counts: dict = field(default_factory=dict)  # feature → counts per bin
+    group_positives: dict = field(default_factory=dict)  # sensitive feature → rows predicted positive per bin
 
 
 class _Versions:
-    """Bins and positive label per model version, read once per fold."""
+    """Bins, positive label and sensitive features per model version, read once per fold."""
 
     def __init__(self):
         self._cache = {}
@@ -50,11 +52,21 @@ class _Versions:
         if version_id not in self._cache:
             version = ModelVersion.objects.filter(pk=version_id).first()
             if version is None:
-                self._cache[version_id] = ({}, None)
+                self._cache[version_id] = ({}, None, [])
             else:
                 specs = bins.reference_bins(version.reference_profile, version.feature_schema)
-                self._cache[version_id] = (specs, (version.target_info or {}).get("positive_label"))
+                positive = (version.target_info or {}).get("positive_label")
+                self._cache[version_id] = (specs, positive, sensitive_features(version, specs))
         return self._cache[version_id]
+
+
+def sensitive_features(version, specs) -> list[str]:
+    """The features the evaluate step judged fairness by, where the model also takes them as inputs (a sensitive
+    column that is not a feature never reaches serving, so its groups cannot be followed there)."""
+    if (version.target_info or {}).get("positive_label") is None:
+        return []
+    named = [report.get("feature") for report in (version.evaluation or {}).get("fairness") or []]
+    return [name for name in named if name in specs]
 
 
 def _json(text):
@@ -77,6 +89,9 @@ def _merge_into(target: _Bucket, source: _Bucket):
     target.positives += source.positives
     for name, counts in source.counts.items():
         target.counts[name] = target.counts[name] + counts if name in target.counts else counts.copy()
+    for name, counts in source.group_positives.items():
+        held = target.group_positives
+        held[name] = held[name] + counts if name in held else counts.copy()
 
 
 def latency_bin(ms: float) -> int:
@@ -125,9 +140,12 @@ def fold(limit: int = FOLD_BATCH) -> int:
                 bucket.errors += 1
                 continue
             bucket.rows += rows
-            specs, positive = versions.get(version)
+            specs, positive, sensitive = versions.get(version)
             if positive is not None:
-                bucket.positives += sum(1 for p in predictions or [] if p == positive)
+                flags = [1 if p == positive else 0 for p in predictions or []]
+                bucket.positives += sum(flags)
+                if sensitive:
+                    bucket.flags.extend(flags if len(flags) == rows else [0] * rows)
             if scores:
                 valid = [s for s in scores if isinstance(s, float | int)]
                 index = np.minimum((np.asarray(valid) * SCORE_BINS).astype(int), SCORE_BINS - 1)
@@ -137,10 +155,15 @@ def fold(limit: int = FOLD_BATCH) -> int:
         # Values are counted into bins once, per minute; the counts go into the minute, its hour and its day, so
         # that long windows read few, large buckets.
         for (_, version, _, _), bucket in minutes.items():
-            specs, _ = versions.get(version)
+            specs, _, sensitive = versions.get(version)
             bucket.counts = {
                 name: np.asarray(bins.count(specs[name], values)) for name, values in bucket.values.items()
             }
+            if sensitive and len(bucket.flags) == bucket.rows:
+                flags = np.asarray(bucket.flags, dtype="float64")
+                bucket.group_positives = {
+                    name: np.asarray(bins.count(specs[name], bucket.values[name], flags)) for name in sensitive
+                }
         for granularity, start_of in GRANULARITIES.items():
             for (deployment, version, role, minute), bucket in minutes.items():
                 _merge_into(buckets[(deployment, version, role, granularity, start_of(minute))], bucket)
@@ -161,6 +184,7 @@ def _store(buckets):
     created, updated = [], []
     for key, bucket in buckets.items():
         counts = {name: [int(c) for c in values] for name, values in bucket.counts.items()}
+        group_positives = {name: [int(c) for c in values] for name, values in bucket.group_positives.items()}
         row = existing.get(key)
         if row is None:
             created.append(
@@ -177,6 +201,7 @@ def _store(buckets):
                     score_counts=bucket.scores.tolist(),
                     positives=bucket.positives,
                     feature_counts=counts,
+                    group_positives=group_positives,
                 )
             )
             continue
@@ -190,11 +215,14 @@ def _store(buckets):
             name: _add(row.feature_counts.get(name, []), counts.get(name, []))
             for name in set(row.feature_counts) | set(counts)
         }
+        row.group_positives = {
+            name: _add(row.group_positives.get(name, []), group_positives.get(name, []))
+            for name in set(row.group_positives) | set(group_positives)
+        }
         updated.append(row)
     Rollup.objects.bulk_create(created)
-    Rollup.objects.bulk_update(
-        updated, ["requests", "rows", "errors", "latency_counts", "score_counts", "positives", "feature_counts"]
-    )
+    counted = ["latency_counts", "score_counts", "positives", "feature_counts", "group_positives"]
+    Rollup.objects.bulk_update(updated, ["requests", "rows", "errors", *counted])
 
 
 def _add(a, b):
@@ -214,6 +242,7 @@ class Window:
     latency: list = field(default_factory=lambda: [0] * len(LATENCY_EDGES_MS))
     scores: list = field(default_factory=lambda: [0] * SCORE_BINS)
     features: dict = field(default_factory=dict)  # of the version asked for
+    group_positives: dict = field(default_factory=dict)  # of the version asked for: sensitive feature → per bin
     series: list = field(default_factory=list)  # per bucket: time, requests, rows, errors, positives, latency
     granularity: str = "minute"
     by_version: dict = field(default_factory=dict)  # (version id, role) → requests, rows, errors, positives, latency
@@ -258,6 +287,8 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         if version is not None and r.model_version_id == version.pk:
             for name, counts in r.feature_counts.items():
                 result.features[name] = _add(result.features.get(name, []), counts)
+            for name, counts in r.group_positives.items():
+                result.group_positives[name] = _add(result.group_positives.get(name, []), counts)
         minute = per_minute.setdefault(
             r.bucket, {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": []}
         )
@@ -271,6 +302,9 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
             features = minute.setdefault("features", {})
             for name, counts in r.feature_counts.items():
                 features[name] = _add(features.get(name, []), counts)
+            positives = minute.setdefault("group_positives", {})
+            for name, counts in r.group_positives.items():
+                positives[name] = _add(positives.get(name, []), counts)
     result.series = list(per_minute.values())
     return result
 

@@ -133,6 +133,42 @@ def _number_or_none(text):
         return None
 
 
+def selection_by_group(spec, counts, positives) -> list[dict]:
+    """Rows and selection rate (share predicted positive) per group of one sensitive feature; empty groups left
+    out."""
+    result = []
+    for name, members in bins.groups(spec):
+        rows = sum(counts[i] for i in members if i < len(counts))
+        chosen = sum(positives[i] for i in members if i < len(positives))
+        if rows:
+            result.append({"group": name, "rows": rows, "selection_rate": round(chosen / rows, 4)})
+    return result
+
+
+def fairness(version, totals) -> list[dict]:
+    """For each sensitive feature the evaluate step judged (and the model takes as input): the window's selection
+    rate per group and the gap between groups, next to the gap measured on the test split."""
+    if version is None:
+        return []
+    specs = bins.reference_bins(version.reference_profile, version.feature_schema)
+    evaluated = {r.get("feature"): r for r in (version.evaluation or {}).get("fairness") or []}
+    result = []
+    for name in rollups.sensitive_features(version, specs):
+        groups = selection_by_group(
+            specs[name], totals.features.get(name) or [], totals.group_positives.get(name) or []
+        )
+        rates = [g["selection_rate"] for g in groups]
+        result.append(
+            {
+                "feature": name,
+                "groups": groups,
+                "demographic_parity_difference": round(max(rates) - min(rates), 4) if len(rates) > 1 else None,
+                "at_evaluation": evaluated[name].get("demographic_parity_difference"),
+            }
+        )
+    return result
+
+
 def _side_by_side(by_version) -> list[dict]:
     """Each version and role that served in the window (primary and canary, side by side while a canary runs)."""
     from pipelines_app.models import ModelVersion
@@ -195,6 +231,7 @@ def summary(deployment, window_text="24h") -> dict:
         "thresholds": thresholds,
         "prediction_drift": prediction_drift(version, totals.scores, thresholds),
         "label_drift": label_drift(version, truth, thresholds) if version else None,
+        "fairness": fairness(version, totals),
         "performance": {
             "realised": performance,
             "estimated": estimate(totals.scores, version.evaluation) if version else None,

@@ -12,7 +12,7 @@ from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, Deplo
 from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.monitoring.alerts import acknowledge
 from pipelines_app.monitoring.reports import request_report
-from pipelines_app.monitoring.summary import WindowInvalid, parse_window, summary
+from pipelines_app.monitoring.summary import WindowInvalid, parse_window, selection_by_group, summary
 from pipelines_app.permissions import Role, has_role, role_required
 
 WINDOWS = ["1h", "6h", "24h", "7d", "30d"]
@@ -103,11 +103,29 @@ def dashboard_data(request, model, environment):
         )
     ]
     reference_scores = (version.evaluation or {}).get("score_histogram") if version else None
+    fairness_series = {}
+    for entry in data["fairness"]:
+        name = entry["feature"]
+        names = [group for group, _ in bins.groups(specs[name])]
+        points = []
+        for bucket in totals.series:
+            rates = {
+                g["group"]: g["selection_rate"]
+                for g in selection_by_group(
+                    specs[name],
+                    (bucket.get("features") or {}).get(name) or [],
+                    (bucket.get("group_positives") or {}).get(name) or [],
+                )
+            }
+            if rates:
+                points.append({"t": bucket["t"].isoformat(), "rates": [rates.get(group) for group in names]})
+        fairness_series[name] = {"groups": names, "points": points}
     data.update(
         series=series,
         features=features,
         scores=totals.scores,
         reference_scores=reference_scores,
+        fairness_series=fairness_series,
         events=events,
         granularity=totals.granularity,
     )

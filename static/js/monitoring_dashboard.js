@@ -19,6 +19,19 @@
     });
     Plotly.react(id, traces, Object.assign(layout(title, y), {shapes: shapes}), config);
   }
+  function chartBoxes(holderId, prefix, names, label) {
+    var holder = document.getElementById(holderId);
+    return names.map(function (name) {
+      var id = prefix + name.replace(/[^A-Za-z0-9_-]/g, "_");
+      if (!document.getElementById(id)) {
+        var div = document.createElement("div");
+        div.id = id; div.className = "chart"; div.setAttribute("role", "img");
+        div.setAttribute("aria-label", label(name));
+        holder.appendChild(div);
+      }
+      return id;
+    });
+  }
   function share(counts) {
     var total = counts.reduce(function (a, b) { return a + b; }, 0) || 1;
     return counts.map(function (c) { return c / total; });
@@ -73,19 +86,30 @@
         text(d.score, 4) + '</td><td>' + text(d.psi, 4) + '</td><td>' + d.rows + '</td><td><span class="level level-' +
         d.level + '">' + d.level + '</span></td></tr>';
     }).join("");
-    var holder = document.getElementById("feature-charts");
-    Object.keys(data.features).forEach(function (name) {
-      var id = "feature-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
-      if (!document.getElementById(id)) {
-        var div = document.createElement("div");
-        div.id = id; div.className = "chart"; div.setAttribute("role", "img");
-        div.setAttribute("aria-label", name + ": current against training");
-        holder.appendChild(div);
-      }
+    // Every chart's box is placed before any is drawn, so that each is drawn at its final width.
+    var featureIds = chartBoxes("feature-charts", "feature-", Object.keys(data.features), function (name) {
+      return name + ": current against training";
+    });
+    Object.keys(data.features).forEach(function (name, i) {
       var f = data.features[name];
-      Plotly.react(id, [{type: "bar", x: f.labels, y: share(f.reference), name: "training"},
+      Plotly.react(featureIds[i], [{type: "bar", x: f.labels, y: share(f.reference), name: "training"},
                         {type: "bar", x: f.labels, y: share(f.current), name: "current"}],
                    Object.assign(layout(name, "share"), {barmode: "group"}), config);
+    });
+    document.getElementById("fairness-empty").hidden = data.fairness.length > 0;
+    var fairIds = chartBoxes("fairness-charts", "fairness-", data.fairness.map(function (e) { return e.feature; }),
+                             function (name) { return "Selection rate by " + name + " over time"; });
+    data.fairness.forEach(function (entry, i) {
+      var series = data.fairness_series[entry.feature] || {groups: [], points: []};
+      var traces = series.groups.map(function (group, i) {
+        return {x: series.points.map(function (p) { return p.t; }), y: series.points.map(function (p) { return p.rates[i]; }),
+                mode: "lines+markers", name: group, connectgaps: false};
+      }).filter(function (trace) { return trace.y.some(function (v) { return v !== null; }); });
+      var gap = entry.demographic_parity_difference === null ? "—" : entry.demographic_parity_difference.toFixed(3);
+      var tested = entry.at_evaluation === null || entry.at_evaluation === undefined ? "—" : entry.at_evaluation.toFixed(3);
+      Plotly.react(fairIds[i], traces, Object.assign(layout("Selection rate by " + entry.feature +
+                   "<br><sub>gap between groups now " + gap + ", on the test split " + tested + "</sub>", "selection rate"),
+                   {shapes: shapes, margin: {l: 50, r: 10, t: 60, b: 40}}), config);
     });
     var p = data.performance.realised, e = data.performance.estimated;
     var estimated = e ? [fact("Estimated accuracy (no labels needed)", text(e.accuracy, 3)),

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from pipelines_app.engine.deployments import deploy_version
 from pipelines_app.ml import artifacts, training
+from pipelines_app.ml.metrics import evaluate_model
 from pipelines_app.models import Environment, Feedback, ModelVersion, PredictionLog, RegisteredModel
 from pipelines_app.monitoring.rollups import fold
 from pipelines_app.serving.prediction_log import drain
@@ -29,6 +30,14 @@ def serving_model(demo_dataset, environments):
         positive_label="yes",
     )
     data = artifacts.dump_model(result.pipeline)
+    evaluation = evaluate_model(
+        result.pipeline,
+        result.X_test,
+        result.y_test,
+        task=result.task,
+        target_info=result.target_info,
+        sensitive=["owner", "selfemp"],
+    )
     version = ModelVersion(
         model=RegisteredModel.objects.create(name="credit-card-approval"),
         version=1,
@@ -41,6 +50,7 @@ def serving_model(demo_dataset, environments):
         features=result.features,
         feature_schema=result.feature_schema,
         reference_profile=result.reference_profile,
+        evaluation={key: value for key, value in evaluation.items() if key != "metrics"},
     )
     version.artifact.save("v1.skops", ContentFile(data), save=False)
     version.save()
@@ -83,3 +93,10 @@ def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page
     assert points == 400
     assert page.evaluate("document.getElementById('feature-income').data.length") == 2
     assert "labelled rows" in page.locator("#performance").inner_text().lower()
+    # Predictions and labels against training, and the selection rate by each sensitive feature over time.
+    assert page.locator("#outcome-rows tr").count() == 2
+    assert "Labels (feedback)" in page.locator("#outcome-rows").inner_text()
+    page.locator("#fairness-owner .main-svg").first.wait_for()
+    script = "document.getElementById('fairness-owner').data.map(t => t.y.filter(v => v !== null).length)"
+    traces = page.evaluate(script)
+    assert traces and all(count > 0 for count in traces)

@@ -85,3 +85,18 @@ def test_no_rows_is_no_verdict():
 def test_overall_share():
     features = {"a": {"method": "psi", "level": "alert"}, "b": {"method": "psi", "level": "ok"}}
     assert drift.overall(features) == {"share_drifted": 0.5, "dataset_drift": True}
+
+
+def test_counts_of_the_rows_weighted_one_give_positives_per_bin():
+    spec = {"kind": "categorical", "categories": ["yes", "no"], "reference": [5, 5, 0, 0]}
+    assert bins.count(spec, ["yes", "no", "yes", "maybe", None], [1, 0, 0, 1, 1]) == [1, 0, 1, 1]
+
+
+def test_numeric_groups_are_training_quartiles_with_the_outer_bins_and_missing():
+    # Eight equal training bins: two per quartile; below the range joins the first, above it the last.
+    spec = {"kind": "numeric", "edges": list(range(9)), "reference": [0, *[10] * 8, 0, 0]}
+    groups = bins.groups(spec)
+    assert [name for name, _ in groups] == ["0–2", "2–4", "4–6", "6–8", "missing"]
+    assert [members for _, members in groups] == [[0, 1, 2], [3, 4], [5, 6], [7, 8, 9], [10]]
+    categorical = {"kind": "categorical", "categories": ["yes", "no"], "reference": [5, 5, 0, 0]}
+    assert bins.groups(categorical) == [("yes", [0]), ("no", [1]), ("other", [2]), ("missing", [3])]

@@ -58,3 +58,30 @@ def test_the_dashboard_data_holds_the_reference_scores(traffic, client_for, view
     data = client_for(viewer).get("/monitoring/credit-card-approval/staging/data/?window=1h").json()
     assert data["reference_scores"] == traffic.evaluation["score_histogram"]
     assert data["prediction_drift"]["rows"] == sum(data["scores"]) == 624
+
+
+def test_selection_rate_by_group_matches_the_raw_logs(traffic, viewer, client_for):
+    from collections import Counter
+
+    rows, chosen = Counter(), Counter()
+    for log in PredictionLog.objects.filter(status_code=200):
+        for owner, prediction in zip(log.inputs["owner"], log.predictions, strict=True):
+            rows[owner] += 1
+            chosen[owner] += prediction == "yes"
+    body = api_client(viewer).get(SUMMARY).json()
+    by_feature = {entry["feature"]: entry for entry in body["fairness"]}
+    assert set(by_feature) == {"owner", "selfemp"}  # the evaluate step's sensitive features
+    owner = {g["group"]: g for g in by_feature["owner"]["groups"]}
+    assert {name: g["rows"] for name, g in owner.items()} == dict(rows)
+    for name, group in owner.items():
+        assert group["selection_rate"] == round(chosen[name] / rows[name], 4)
+    rates = [g["selection_rate"] for g in owner.values()]
+    assert by_feature["owner"]["demographic_parity_difference"] == round(max(rates) - min(rates), 4)
+    tested = {r["feature"]: r for r in traffic.evaluation["fairness"]}
+    assert by_feature["owner"]["at_evaluation"] == tested["owner"]["demographic_parity_difference"]
+
+    data = client_for(viewer).get("/monitoring/credit-card-approval/staging/data/?window=1h").json()
+    series = data["fairness_series"]["owner"]
+    assert series["groups"][:2] == list(owner)[:2] or set(owner) <= set(series["groups"])
+    points = series["points"]
+    assert points and all(len(p["rates"]) == len(series["groups"]) for p in points)
