@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-dev  ## benchmarks: figures next to a reference measur
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/monitoring.py
+	$(PY) benchmarks/drift.py
 
 clean:
 	rm -rf $(VENV) var

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 import math
 
+import orjson
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from pipelines_app.engine.context import format_exception
@@ -49,12 +52,15 @@ def current_values(report) -> tuple[dict[str, list], int]:
             created_at__lt=report.window_end,
         )
         .exclude(role="shadow")
-        .values_list("inputs", "rows")
+        # The JSON as text, parsed by orjson: several times faster than the json module Django uses.
+        .annotate(inputs_text=Cast("inputs", TextField()))
+        .values_list("inputs_text", "rows")
     )
-    for inputs, n in logs.iterator(chunk_size=5000):
+    for text, n in logs.iterator(chunk_size=5000):
         rows += n
+        inputs = orjson.loads(text) if text else {}
         for name in features:
-            columns[name].extend((inputs or {}).get(name) or [None] * n)
+            columns[name].extend(inputs.get(name) or [None] * n)
     return columns, rows
 
 

@@ -100,3 +100,19 @@ def test_numeric_groups_are_training_quartiles_with_the_outer_bins_and_missing()
     assert [members for _, members in groups] == [[0, 1, 2], [3, 4], [5, 6], [7, 8, 9], [10]]
     categorical = {"kind": "categorical", "categories": ["yes", "no"], "reference": [5, 5, 0, 0]}
     assert bins.groups(categorical) == [("yes", [0]), ("no", [1]), ("other", [2]), ("missing", [3])]
+
+
+@pytest.mark.parametrize("decimals", [None, 0])
+def test_the_large_sample_ks_and_wasserstein_equal_scipys(decimals):
+    """Above 10,000 rows the statistics are read on the merged distinct values; scipy reads them value by value."""
+    rng = np.random.default_rng(5)
+    reference = rng.normal(50, 10, 1_500)
+    current = rng.normal(52, 11, 40_000)
+    if decimals is not None:  # ties, as in real columns
+        reference, current = reference.round(decimals), current.round(decimals)
+    ref, cur = np.sort(reference), np.sort(current)
+    statistic, p_value, distance = drift.ks_and_wasserstein(ref, cur)
+    expected = stats.ks_2samp(reference, current)  # asymptotic at this size, as ours
+    assert statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    assert distance == pytest.approx(stats.wasserstein_distance(reference, current), rel=1e-9)
