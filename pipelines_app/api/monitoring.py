@@ -26,4 +26,5 @@ class MonitoringSummary(APIView):
         except WindowInvalid as exc:
             return Response({"window": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         body.pop("_totals")
+        body.pop("_labelled")
         return Response(body)

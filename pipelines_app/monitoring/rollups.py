@@ -290,13 +290,15 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
             for name, counts in r.group_positives.items():
                 result.group_positives[name] = _add(result.group_positives.get(name, []), counts)
         minute = per_minute.setdefault(
-            r.bucket, {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": []}
+            r.bucket,
+            {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": [], "scores": []},
         )
         minute["requests"] += r.requests
         minute["rows"] += r.rows
         minute["errors"] += r.errors
         minute["positives"] += r.positives
         minute["latency"] = _add(minute["latency"], r.latency_counts)
+        minute["scores"] = _add(minute["scores"], r.score_counts)
         if version is not None and r.model_version_id == version.pk:
             # Per bucket too, so that a feature's drift can be drawn over time.
             features = minute.setdefault("features", {})

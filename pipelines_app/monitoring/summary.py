@@ -47,9 +47,9 @@ def feature_drift(version, features: dict, thresholds=None) -> dict:
     return result
 
 
-def labelled_rows(deployment, since, until=None) -> tuple[list, list, list]:
-    """(true label, prediction, score) of each labelled row in the window, up to ``until`` (labels of later rows
-    are not due yet); labels as text."""
+def labelled_rows(deployment, since, until=None) -> tuple[list, list, list, list]:
+    """(true label, prediction, score, time scored) of each labelled row in the window, up to ``until`` (labels
+    of later rows are not due yet); labels as text."""
     labels = Feedback.objects.filter(prediction_log__deployment=deployment, prediction_log__created_at__gte=since)
     if until is not None:
         labels = labels.filter(prediction_log__created_at__lt=until)
@@ -59,7 +59,7 @@ def labelled_rows(deployment, since, until=None) -> tuple[list, list, list]:
         .defer("prediction_log__inputs")  # the bulk of a log, not needed here
         .order_by("-id")[:MAX_LABELS]
     )
-    truth, predicted, scores = [], [], []
+    truth, predicted, scores, times = [], [], [], []
     for feedback in labels:
         log = feedback.prediction_log
         if feedback.row >= len(log.predictions or []):
@@ -67,7 +67,8 @@ def labelled_rows(deployment, since, until=None) -> tuple[list, list, list]:
         truth.append(str(feedback.label))
         predicted.append(str(log.predictions[feedback.row]))
         scores.append((log.scores or [None] * log.rows)[feedback.row] if log.scores else None)
-    return truth, predicted, scores
+        times.append(log.created_at)
+    return truth, predicted, scores, times
 
 
 def realised_performance(truth, predicted, scores, positive_label) -> dict:
@@ -169,6 +170,28 @@ def fairness(version, totals) -> list[dict]:
     return result
 
 
+def performance_series(version, totals, labelled) -> list[dict]:
+    """Per bucket of the window: realised metrics of its labelled rows and their coverage (only for buckets
+    whose labels are due), and the metrics estimated from its scores alone."""
+    truth, predicted, scores, times, due_until = labelled
+    positive = (version.target_info or {}).get("positive_label") if version else None
+    start_of = rollups.GRANULARITIES[totals.granularity]
+    by_bucket = {}
+    for row in zip(truth, predicted, scores, times, strict=True):
+        by_bucket.setdefault(start_of(row[3].replace(second=0, microsecond=0)), []).append(row)
+    series = []
+    for bucket in totals.series:
+        rows = by_bucket.get(bucket["t"], [])
+        due = due_until is None or bucket["t"] < due_until
+        point = {"t": bucket["t"].isoformat(), "due": due}
+        if due and bucket["rows"]:
+            realised = realised_performance([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], positive)
+            point.update(realised=realised, label_coverage=round(len(rows) / bucket["rows"], 4))
+        point["estimated"] = estimate(bucket.get("scores") or [], version.evaluation) if version else None
+        series.append(point)
+    return series
+
+
 def _side_by_side(by_version) -> list[dict]:
     """Each version and role that served in the window (primary and canary, side by side while a canary runs)."""
     from pipelines_app.models import ModelVersion
@@ -202,7 +225,7 @@ def summary(deployment, window_text="24h") -> dict:
     # coverage is of those.
     latency = timedelta(hours=deployment.model.label_latency_hours)
     due_until = now - latency if latency else None
-    truth, predicted, scores = labelled_rows(deployment, since, due_until)
+    truth, predicted, scores, times = labelled_rows(deployment, since, due_until)
     performance = realised_performance(truth, predicted, scores, positive)
     due = rollups.window(deployment, since, due_until, version) if due_until else totals
     performance["label_coverage"] = round(performance["labelled"] / due.rows, 4) if due.rows else None
@@ -243,4 +266,5 @@ def summary(deployment, window_text="24h") -> dict:
             .select_related("rule")
         ],
         "_totals": totals,
+        "_labelled": (truth, predicted, scores, times, due_until),
     }

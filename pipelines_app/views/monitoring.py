@@ -12,7 +12,13 @@ from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, Deplo
 from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.monitoring.alerts import acknowledge
 from pipelines_app.monitoring.reports import request_report
-from pipelines_app.monitoring.summary import WindowInvalid, parse_window, selection_by_group, summary
+from pipelines_app.monitoring.summary import (
+    WindowInvalid,
+    parse_window,
+    performance_series,
+    selection_by_group,
+    summary,
+)
 from pipelines_app.permissions import Role, has_role, role_required
 
 WINDOWS = ["1h", "6h", "24h", "7d", "30d"]
@@ -73,7 +79,7 @@ def dashboard_data(request, model, environment):
         data = summary(deployment, request.GET.get("window", "24h"))
     except WindowInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    totals = data.pop("_totals")
+    totals, labelled = data.pop("_totals"), data.pop("_labelled")
     version = deployment.primary_version
     specs = bins.reference_bins(version.reference_profile, version.feature_schema) if version else {}
     series = [
@@ -126,6 +132,7 @@ def dashboard_data(request, model, environment):
         scores=totals.scores,
         reference_scores=reference_scores,
         fairness_series=fairness_series,
+        performance_series=performance_series(version, totals, labelled),
         events=events,
         granularity=totals.granularity,
     )
@@ -288,6 +295,7 @@ def feature_page(request, model, environment, feature):
         messages.error(request, str(exc))
         return redirect("monitoring-feature", model, environment, feature)
     spec, totals = specs[feature], data.pop("_totals")
+    data.pop("_labelled")
     over_time = []
     for bucket in totals.series:
         counts = (bucket.get("features") or {}).get(feature)

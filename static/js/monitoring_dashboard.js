@@ -111,6 +111,7 @@
                    "<br><sub>gap between groups now " + gap + ", on the test split " + tested + "</sub>", "selection rate"),
                    {shapes: shapes, margin: {l: 50, r: 10, t: 60, b: 40}}), config);
     });
+    drawPerformance(data.performance_series || [], shapes);
     var p = data.performance.realised, e = data.performance.estimated;
     var estimated = e ? [fact("Estimated accuracy (no labels needed)", text(e.accuracy, 3)),
                          fact("Estimated ROC AUC", text(e.roc_auc, 3))].join("") : "";
@@ -119,6 +120,23 @@
       fact("Accuracy", text(p.accuracy, 3)), fact("Precision", text(p.precision, 3)),
       fact("Recall", text(p.recall, 3)), fact("ROC AUC", text(p.roc_auc, 3))].join("") :
       '<p class="muted">No labels yet: POST them to /api/v1/feedback/ by request id.</p>');
+  }
+  function drawPerformance(series, shapes) {
+    // Realised metrics per bucket (labels due only), the estimate from scores beside them, coverage as bars.
+    var x = series.map(function (p) { return p.t; });
+    var pick = function (kind, key) {
+      return series.map(function (p) { return p[kind] && p[kind][key] !== undefined ? p[kind][key] : null; });
+    };
+    var traces = [["accuracy", "accuracy"], ["roc_auc", "ROC AUC"], ["precision", "precision"], ["recall", "recall"]]
+      .map(function (m) { return {x: x, y: pick("realised", m[0]), mode: "lines+markers", name: m[1]}; });
+    traces.push({x: x, y: pick("estimated", "accuracy"), mode: "lines", name: "accuracy, estimated", line: {dash: "dash"}});
+    traces.push({x: x, y: pick("estimated", "roc_auc"), mode: "lines", name: "ROC AUC, estimated", line: {dash: "dash"}});
+    traces.push({x: x, y: series.map(function (p) { return p.label_coverage === undefined ? null : p.label_coverage; }),
+                 type: "bar", name: "label coverage", yaxis: "y2", opacity: 0.25, marker: {color: "#888"}});
+    Plotly.react("chart-performance", traces, Object.assign(layout("Performance over time (labels due only)", "metric"), {
+      height: 320, shapes: shapes, yaxis: {title: {text: "metric"}, range: [0, 1.05]},
+      yaxis2: {title: {text: "label coverage"}, overlaying: "y", side: "right", range: [0, 1.05], showgrid: false},
+      margin: {l: 50, r: 50, t: 40, b: 40}}), config);
   }
   function load() {
     var node = document.getElementById("dashboard");

@@ -100,3 +100,9 @@ def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page
     script = "document.getElementById('fairness-owner').data.map(t => t.y.filter(v => v !== null).length)"
     traces = page.evaluate(script)
     assert traces and all(count > 0 for count in traces)
+    # Realised accuracy from the labels that came back, drawn with the estimate and the label coverage.
+    page.locator("#chart-performance .main-svg").first.wait_for()
+    names = page.evaluate("document.getElementById('chart-performance').data.map(t => t.name)")
+    assert {"accuracy", "accuracy, estimated", "label coverage"} <= set(names)
+    accuracy = page.evaluate("document.getElementById('chart-performance').data[0].y.filter(v => v !== null)")
+    assert accuracy and all(0 <= value <= 1 for value in accuracy)

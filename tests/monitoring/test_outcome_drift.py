@@ -85,3 +85,32 @@ def test_selection_rate_by_group_matches_the_raw_logs(traffic, viewer, client_fo
     assert series["groups"][:2] == list(owner)[:2] or set(owner) <= set(series["groups"])
     points = series["points"]
     assert points and all(len(p["rates"]) == len(series["groups"]) for p in points)
+
+
+def test_performance_over_time_counts_due_labels_per_bucket_next_to_the_estimate(traffic, editor, viewer, client_for):
+    logs = list(PredictionLog.objects.filter(status_code=200, rows=1)[:100])
+    labels = [
+        {"request_id": log.request_id, "label": log.predictions[0] if i % 4 else "no"} for i, log in enumerate(logs)
+    ]
+    api_client(editor).post("/api/v1/feedback/", labels, format="json")
+    expected_accuracy = sum(
+        label["label"] == log.predictions[0] for label, log in zip(labels, logs, strict=True)
+    ) / len(labels)
+    url = "/monitoring/credit-card-approval/staging/data/?window=1h"
+    series = client_for(viewer).get(url).json()["performance_series"]
+    judged = [p for p in series if p.get("realised", {}).get("labelled")]
+    assert sum(p["realised"]["labelled"] for p in judged) == 100
+    if len(judged) == 1:  # all the traffic fell in one minute
+        assert judged[0]["realised"]["accuracy"] == round(expected_accuracy, 4)
+    rows = {p["t"]: p for p in client_for(viewer).get(url).json()["series"]}
+    for point in judged:
+        bucket_rows = sum(1 for log in PredictionLog.objects.filter(status_code=200) for _ in range(log.rows)
+                          if log.created_at.replace(second=0, microsecond=0).isoformat() == point["t"])  # fmt: skip
+        assert point["label_coverage"] == round(point["realised"]["labelled"] / bucket_rows, 4)
+        assert point["t"] in rows and point["estimated"]["rows"] == bucket_rows
+    # With outcomes a day away, nothing scored just now is due: no realised numbers, the estimate stays.
+    traffic.model.label_latency_hours = 24
+    traffic.model.save()
+    later = client_for(viewer).get(url).json()["performance_series"]
+    assert all(not p["due"] and "realised" not in p for p in later)
+    assert any(p["estimated"] for p in later)
