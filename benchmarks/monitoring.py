@@ -54,6 +54,19 @@ def main():
     from pipelines_app.serving.prediction_log import write
 
     version, result, frame = train_demo_version("bench-credit")
+    from pipelines_app.ml.metrics import evaluate_model
+
+    # Evaluated with the template's sensitive features, so that folding also counts selection by group.
+    evaluation = evaluate_model(
+        result.pipeline,
+        result.X_test,
+        result.y_test,
+        task=result.task,
+        target_info=result.target_info,
+        sensitive=["owner", "selfemp"],
+    )
+    version.evaluation = {key: value for key, value in evaluation.items() if key != "metrics"}
+    version.save(update_fields=["evaluation"])
     deployment = deploy_version(Environment.objects.create(name="bench"), version, "system")
     deployment = Deployment.objects.select_related("environment", "model", "primary_version").get(pk=deployment.pk)
 

@@ -38,16 +38,21 @@ def overview(request):
     deployments = Deployment.objects.select_related("environment", "model", "primary_version").order_by(
         "environment__name", "model__name"
     )
+    last_alerts = {}
+    for alert in Alert.objects.select_related("rule").order_by("-started_at", "-id")[:1000]:
+        last_alerts.setdefault(alert.rule.deployment_id, alert)
     for deployment in deployments:
         if deployment.primary_version is None:
             continue
         data = summary(deployment, "24h")
+        data.pop("_totals"), data.pop("_labelled")
         levels = [f["level"] for name, f in data["drift"].items() if isinstance(f, dict)]
         rows.append(
             {
                 "deployment": deployment,
                 "data": data,
                 "drift_level": "alert" if "alert" in levels else "warn" if "warn" in levels else "ok",
+                "last_alert": last_alerts.get(deployment.pk),
             }
         )
     return render(request, "monitoring/overview.html", {"rows": rows})

@@ -65,10 +65,13 @@ def test_a_thin_window_does_not_alert(deployed):
     assert evaluate() == (0, 0)  # no traffic at all: nothing to judge
 
 
-def test_the_summary_lists_open_alerts(psi_rule, viewer):
+def test_the_summary_lists_open_alerts(psi_rule, viewer, client_for):
     evaluate()
     body = api_client(viewer).get("/api/v1/monitoring/credit-card-approval/staging/summary/").json()
     assert [a["state"] for a in body["alerts"]] == ["firing"]
+    overview = client_for(viewer).get("/monitoring/").content.decode()
+    row = overview[overview.index("credit-card-approval") :]
+    assert 'level-alert">firing</span>' in row and "income PSI" in row
 
 
 def test_acknowledging_needs_an_editor_and_a_firing_alert(psi_rule, client_for, editor, viewer):

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import orjson
 import pytest
@@ -53,6 +54,9 @@ def test_dataframe_split_answers_predictions_probabilities_and_request_ids(clien
     assert len(answer["request_ids"]) == 5 and answer["request_ids"][0].startswith(response["X-Request-ID"])
     assert response["X-Model-Version"] == str(deployed.version)
     assert response["X-Scoring-Path"] == "fast"
+    # Ids are 32 hex digits that grow with time (so that the log's index grows at its end).
+    later = post(client, token, body)["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", later) and later > response["X-Request-ID"]
 
 
 @pytest.mark.parametrize("shape", ["dataframe_records", "instances", "inputs", "inputs_columns", "instances_lists"])
