@@ -190,3 +190,13 @@ def test_drift_limits_are_set_per_model_and_judge_its_drift(traffic, client_for,
     assert after["thresholds"] == {"psi": [8.0, 9.0], "distance": [8.0, 9.0], "share": 0.9}
     page = client_for(viewer).get(f"/models/{traffic.model.name}/").content.decode()
     assert "PSI 8.0 / 9.0" in page
+
+
+def test_any_window_length_can_be_asked_for(traffic, client_for, viewer):
+    client = client_for(viewer)
+    page = client.get("/monitoring/credit-card-approval/staging/?window=3h").content.decode()
+    assert 'value="3h"' in page and "data/?window=3h" in page
+    data = client.get("/monitoring/credit-card-approval/staging/data/?window=3h").json()
+    assert data["window"] == "3h" and data["requests"] == 602
+    refused = client.get("/monitoring/credit-card-approval/staging/data/?window=120d")
+    assert refused.status_code == 400 and "90 days" in refused.json()["error"]

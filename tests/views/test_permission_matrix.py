@@ -1,0 +1,112 @@
+"""Every URL of the site, read from the URL configuration, against every role: a view added without a
+permission check fails here.
+
+Pages declare their role with ``@role_required``; API views check ``RolePermission``. The few views open to
+anyone say why in ``OPEN``. Each protected URL is then asked for, with made-up arguments, by an anonymous
+visitor (the login page, or 401/403 from the API) and by a user one role too low (403, never the page):
+the role is checked before anything is looked up.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.views import APIView
+
+from pipelines_app.permissions import Role, RolePermission
+
+# Views anyone may reach, and why.
+OPEN = {
+    "login": "the login page",
+    "logout": "logging out",
+    "password-change": "Django's own view, which sends anonymous visitors to the login page",
+    "api-schema": "the OpenAPI description, as /api/docs/ shows it",
+    "api-docs": "the API documentation page",
+    "serve-invocations": "scoring: token auth unless the environment is public, tested in tests/serving",
+    "serve-ping": "the health check of a deployment",
+    "serve-version": "token auth unless the environment is public, tested in tests/serving",
+    "api-pipeline-webhook": "signed with the pipeline's secret (X-Signature-256), tested in tests/api",
+}
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if getattr(entry, "app_name", None) == "admin":
+                continue  # Django's admin: its own staff login
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def _url(route):
+    """A concrete path for the route, each argument made up (so nothing is found after the role check)."""
+    path = re.sub(r"\(\?P<\w+>[^)]+\)", "987654", route)  # the DRF router's regular expressions
+    path = re.sub(r"<(?:(\w+):)?\w+>", lambda m: "987654" if m.group(1) == "int" else "nothing-here", path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+ROUTES = [
+    (route, pattern) for route, pattern in _walk(get_resolver().url_patterns) if "<drf_format_suffix" not in route
+]
+
+
+def _api_class(callback):
+    return getattr(callback, "cls", None) or getattr(getattr(callback, "view_class", None), "__mro__", [None])[0]
+
+
+def _protection(pattern):
+    callback = pattern.callback
+    cls = _api_class(callback)
+    if cls is not None and isinstance(cls, type) and issubclass(cls, APIView):
+        permissions = getattr(cls, "permission_classes", [])
+        return "api" if any(issubclass(p, RolePermission) for p in permissions) else None
+    role = getattr(callback, "required_role", None)
+    return role
+
+
+def test_every_url_is_either_role_checked_or_open_for_a_stated_reason():
+    unguarded = []
+    for route, pattern in ROUTES:
+        if pattern.name in OPEN:
+            continue
+        if _protection(pattern) is None:
+            unguarded.append(f"/{route} ({pattern.name or pattern.callback.__name__})")
+    assert not unguarded, "views without a permission check: " + ", ".join(unguarded)
+    assert len(ROUTES) > 60  # the walk found the site (pages, API, serving)
+
+
+PAGES = [(route, p) for route, p in ROUTES if isinstance(_protection(p), Role)]
+API = [(route, p) for route, p in ROUTES if _protection(p) == "api"]
+
+
+@pytest.mark.parametrize(("route", "pattern"), PAGES, ids=[p.name or r for r, p in PAGES])
+def test_a_page_sends_visitors_to_login_and_refuses_a_role_too_low(route, pattern, client, client_for, users):
+    url = _url(route)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code in (302, 405), (method, url, response.status_code)
+        if response.status_code == 302:
+            assert response["Location"].startswith("/accounts/login/"), (method, url, response["Location"])
+    needed = pattern.callback.required_role
+    if needed == Role.VIEWER:
+        return
+    lower = users[Role(needed - 1)]
+    for method in ("get", "post"):
+        response = getattr(client_for(lower), method)(url)
+        assert response.status_code in (403, 405), (method, url, response.status_code)
+        if response.status_code == 403:
+            assert needed.label in response.content.decode()  # the page says which role it needs
+
+
+@pytest.mark.parametrize(("route", "pattern"), API, ids=[p.name or r for r, p in API])
+def test_the_api_refuses_anonymous_callers(route, pattern, client):
+    url = _url(route)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code in (401, 403, 405), (method, url, response.status_code)
+
+
+@pytest.fixture
+def users(viewer, editor, reviewer, admin_user):
+    return {Role.VIEWER: viewer, Role.EDITOR: editor, Role.REVIEWER: reviewer, Role.ADMIN: admin_user}
