@@ -1,7 +1,7 @@
 """/api/v1/datasets/: list datasets; upload a CSV (multipart: name, file) as a new version."""
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -47,7 +47,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         model = Dataset
         fields = ["slug", "description", "created_at", "version_count", "latest_version"]
 
-    @extend_schema(responses=DatasetVersionSummarySerializer)
+    @extend_schema_field(DatasetVersionSummarySerializer(allow_null=True))
     def get_latest_version(self, dataset):
         version = dataset.latest_version()
         return DatasetVersionSummarySerializer(version).data if version else None

@@ -1,7 +1,7 @@
 """Runs (start, read, cancel, re-run), the model registry, and approval decisions."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -160,7 +160,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         model = RegisteredModel
         fields = ["name", "description", "created_at", "latest_version"]
 
-    @extend_schema(responses=ModelVersionSummarySerializer)
+    @extend_schema_field(ModelVersionSummarySerializer(allow_null=True))
     def get_latest_version(self, model):
         version = model.latest_version()
         return ModelVersionSummarySerializer(version).data if version else None

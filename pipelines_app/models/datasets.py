@@ -127,7 +127,7 @@ class DatasetVersion(models.Model):
         return reverse("dataset-detail", args=[self.dataset.slug]) + f"?version={self.number}"
 
     @property
-    def ref(self):
+    def ref(self) -> str:
         return f"{self.dataset.slug}@{self.number}"
 
     def columns(self):
