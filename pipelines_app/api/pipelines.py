@@ -63,6 +63,19 @@ def spec_errors_response(exc):
     )
 
 
+class SpecErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    column = serializers.IntegerField()
+    message = serializers.CharField()
+    path = serializers.CharField()
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = SpecErrorSerializer(many=True)
+    graph = serializers.JSONField(allow_null=True, help_text="The stages and their steps, when the file is valid.")
+
+
 class PipelineViewSet(viewsets.ModelViewSet):
     """List, create (POST a pipeline file), read, save a new version (PUT), archive (DELETE)."""
 
@@ -131,7 +144,11 @@ class PipelineViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(pipeline.versions.select_related("author"))
         return self.get_paginated_response(PipelineVersionSerializer(page, many=True).data)
 
-    @extend_schema(request=PipelineFileSerializer, parameters=[OpenApiParameter("slug", exclude=True)])
+    @extend_schema(
+        request=PipelineFileSerializer,
+        responses={200: ValidationResultSerializer},
+        parameters=[OpenApiParameter("slug", exclude=True)],
+    )
     @action(detail=False, methods=["post"])
     def validate(self, request):
         """Check a pipeline file without saving it: the errors with their lines, and the stage graph."""

@@ -97,6 +97,7 @@ def start_run_response(pipeline, request):
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RunSerializer
+    lookup_value_regex = "[0-9]+"  # anything else is no run: 404, not a failed database lookup
     required_roles = {"cancel": Role.EDITOR, "rerun": Role.EDITOR}
 
     def get_queryset(self):
@@ -251,6 +252,7 @@ class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
 
 class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ApprovalSerializer
+    lookup_value_regex = "[0-9]+"
     # Deciding is checked per request (approver groups, four-eyes); any signed-in role may try.
     required_roles = {"approve": Role.VIEWER, "reject": Role.VIEWER}
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -43,14 +44,25 @@ def check_workers(request):
     return redirect("overview")
 
 
+def _wants_json(request):
+    """API and serving callers get JSON errors, as everywhere else in their answers."""
+    return request.path.startswith(("/api/", "/serve/"))
+
+
 def forbidden(request, exception=None):
     message = str(exception) if exception and str(exception) else "You may not do this."
+    if _wants_json(request):
+        return JsonResponse({"detail": message}, status=403)
     return render(request, "403.html", {"message": message}, status=403)
 
 
 def not_found(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Internal server error: it is logged."}, status=500)
     return render(request, "500.html", status=500)
