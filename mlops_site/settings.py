@@ -334,5 +334,11 @@ PREDICTION_LOG_BACKGROUND = env("PREDICTION_LOG_BACKGROUND", "1") != "0"
 # decides the worker died and re-queues the step.
 STEP_HEARTBEAT_S = float(env("STEP_HEARTBEAT_S", "5"))
 STEP_STALE_AFTER_S = float(env("STEP_STALE_AFTER_S", "30"))
+# Fault tests only: "ingest=30,deploy=30" makes a step of that type wait that many seconds on its first attempt,
+# after it is claimed and before its work, so that a test can kill the worker in the middle of it. Empty in use.
+FAULT_PAUSE_STEPS = {
+    kind.strip(): float(seconds)
+    for kind, _, seconds in (item.partition("=") for item in env("FAULT_PAUSE_STEPS", "").split(",") if "=" in item)
+}
 # A queued step not picked up for this long has its message sent again (a broker restart may lose it).
 STEP_REQUEUE_AFTER_S = float(env("STEP_REQUEUE_AFTER_S", "120"))

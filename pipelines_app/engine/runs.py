@@ -8,6 +8,7 @@ run: claims are conditional, and the reaper re-queues what a dead worker held.
 """
 
 import socket
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -212,6 +213,10 @@ def execute(step_id, attempt, task_id=None, host=None):
             from pipelines_app.steps import step_class
 
             ctx.log(f"attempt {attempt} of {step.max_attempts} on {step.worker_host}")
+            pause = settings.FAULT_PAUSE_STEPS.get(step.type) if attempt == 1 else None
+            if pause:
+                ctx.log(f"pausing {pause:g} s before the work (FAULT_PAUSE_STEPS: a fault test)")
+                time.sleep(pause)
             ctx.spec = _spec(step.run)
             ctx.step_spec = ctx.spec.step(step.name)
             outputs = step_class(step.type)().run(ctx) or {}

@@ -1,0 +1,76 @@
+"""A worker killed with SIGKILL in the middle of each kind of step (ingest, train, evaluate, deploy): the step is
+taken over by a live worker once the dead one stops beating, the run finishes, one model version per training
+step, one deployment."""
+
+import os
+import signal
+
+import pytest
+
+from pipelines_app.engine.runs import reap, start_run
+from pipelines_app.models import DeploymentEvent, ModelVersion, Pipeline, StepRun
+from tests.conftest import WorkerProcess, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PIPELINE = """version: 1
+name: kill-{kind}
+model: kill-{kind}-model
+stages:
+  - name: data
+    steps:
+      - {{name: load, type: ingest, dataset: credit-card-applications}}
+  - name: train
+    steps:
+      - name: fit
+        type: train
+        target: card
+        positive_label: "yes"
+        drop: [share, expenditure]
+        estimator: sklearn.linear_model.LogisticRegression
+        params: {{max_iter: 500}}
+      - {{name: check, type: evaluate, sensitive_features: [owner]}}
+  - name: ship
+    steps:
+      - {{name: to-staging, type: deploy, environment: staging}}
+"""
+STEP_OF = {"ingest": "load", "train": "fit", "evaluate": "check", "deploy": "to-staging"}
+FAST_BEATS = {"STEP_HEARTBEAT_S": "0.5"}
+
+
+@pytest.mark.parametrize("kind", list(STEP_OF))
+def test_sigkill_in_the_middle_of_a_step(kind, redis_url, environments, demo_dataset, editor, settings):
+    settings.STEP_STALE_AFTER_S = 3
+    doomed = WorkerProcess(redis_url, name=f"doomed-{kind}", FAULT_PAUSE_STEPS=f"{kind}=60", **FAST_BEATS).start()
+    survivor = None
+    try:
+        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE.format(kind=kind), editor), editor)
+        step = wait_for(
+            lambda: StepRun.objects.filter(run=run, name=STEP_OF[kind], status="running", log__contains="pausing")
+            .first(),
+            90,
+            0.05,
+            f"the {kind} step to be running",
+        )  # fmt: skip
+        assert step.worker_host.startswith(f"doomed-{kind}@")
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait(10)
+        survivor = WorkerProcess(redis_url, name=f"survivor-{kind}", **FAST_BEATS).start()
+
+        def finished():
+            reap()  # what beat does every 15 s
+            run.refresh_from_db()
+            return run.status in ("succeeded", "failed")
+
+        wait_for(finished, 180, 0.5, "the run to finish on the surviving worker")
+        assert run.status == "succeeded", run.error
+        step.refresh_from_db()
+        assert step.attempt == 2 and step.worker_host.startswith(f"survivor-{kind}@")
+        assert "stopped answering" in step.log
+        assert ModelVersion.objects.filter(run=run).count() == 1
+        assert DeploymentEvent.objects.filter(version__run=run, action="deploy").count() == 1
+        print(f"\nworker killed during {kind}: 1 tried, 1 survived, 0 lost")
+    finally:
+        for worker in (doomed, survivor):
+            if worker:
+                worker.stop()
