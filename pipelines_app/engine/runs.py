@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from pipelines_app.engine.context import StepContext, format_exception
@@ -222,6 +222,8 @@ def execute(step_id, attempt, task_id=None, host=None):
             outputs = step_class(step.type)().run(ctx) or {}
     except WaitForApproval:
         _finish(step, attempt, StepStatus.WAITING_APPROVAL, {})
+    except (OperationalError, InterfaceError) as exc:
+        _connection_lost(step, attempt, exc)
     except Exception as exc:  # noqa: BLE001  (any failure of a step is recorded, never lost)
         expected = isinstance(exc, StepFailed)
         _record_failure(
@@ -286,6 +288,34 @@ def rerun(run, user):
     return start_run(run.pipeline, user, run.inputs, Trigger.RERUN, version=run.pipeline_version, rerun_of=run)
 
 
+def _try_again_after_loss(current, note, now):
+    """A lost worker or database connection is not the step's fault: even a step without retries is tried once
+    more. ``current`` is locked by the caller."""
+    current.log += f"{now:%H:%M:%S} {note}\n"
+    current.error = note
+    if current.attempt < max(current.max_attempts, 2):
+        current.save(update_fields=["log", "error"])
+        _queue(current, backoff=False)
+    else:
+        current.status = StepStatus.FAILED
+        current.finished_at = now
+        current.save(update_fields=["log", "error", "status", "finished_at"])
+        _enqueue_advance(current.run_id)
+
+
+@retry_on_deadlock
+def _connection_lost(step, attempt, exc):
+    """The database dropped this worker's connection mid-step (a restart, a failover): try again at once rather
+    than wait for the reaper to notice a silent step."""
+    connection.close()  # the next query opens a fresh connection
+    with transaction.atomic():
+        current = StepRun.objects.select_for_update().get(pk=step.pk)
+        if current.status != StepStatus.RUNNING or current.attempt != attempt:
+            return
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _try_again_after_loss(current, f"attempt {attempt} lost its database connection: {first_line}", timezone.now())
+
+
 def reap(now=None):
     """Periodic: re-queue steps whose worker died, re-send lost messages, nudge stalled runs."""
     now = now or timezone.now()
@@ -296,18 +326,9 @@ def reap(now=None):
             current = StepRun.objects.select_for_update().get(pk=step.pk)
             if current.status != StepStatus.RUNNING or current.heartbeat_at >= stale:
                 continue
-            note = f"the worker {current.worker_host} stopped answering during attempt {current.attempt}"
-            current.log += f"{now:%H:%M:%S} {note}\n"
-            current.error = note
-            # A lost worker is not the step's fault: even a step without retries is tried once more.
-            if current.attempt < max(current.max_attempts, 2):
-                current.save(update_fields=["log", "error"])
-                _queue(current, backoff=False)
-            else:
-                current.status = StepStatus.FAILED
-                current.finished_at = now
-                current.save(update_fields=["log", "error", "status", "finished_at"])
-                _enqueue_advance(current.run_id)
+            _try_again_after_loss(
+                current, f"the worker {current.worker_host} stopped answering during attempt {current.attempt}", now
+            )
             reaped += 1
     for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=now - lost_after()):
         with transaction.atomic():

@@ -36,8 +36,18 @@ stages:
     worker = WorkerProcess(redis_url, name="beat-worker").start()
     beat_log = open(tmp_path / "beat.log", "w")
     beat = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mlops_site", "beat", "--loglevel", "INFO",
-         "--schedule", str(tmp_path / "beat-schedule")],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mlops_site",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],  # fmt: skip
         cwd=ROOT,
         env=worker.env,
         stdout=beat_log,

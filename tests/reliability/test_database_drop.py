@@ -1,0 +1,62 @@
+"""The database drops a worker's connections in the middle of a step: the attempt fails cleanly, is retried, and
+the run finishes."""
+
+import pytest
+from django.db import connection
+
+from pipelines_app.engine.runs import start_run
+from pipelines_app.models import ModelVersion, Pipeline, StepRun
+from tests.conftest import WorkerProcess, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PIPELINE = """version: 1
+name: dropped
+model: dropped-model
+stages:
+  - name: data
+    steps:
+      - {name: load, type: ingest, dataset: credit-card-applications}
+  - name: train
+    steps:
+      - name: fit
+        type: train
+        target: card
+        positive_label: "yes"
+        drop: [share, expenditure]
+        estimator: sklearn.linear_model.LogisticRegression
+"""
+
+
+def test_a_dropped_database_connection_fails_the_attempt_and_the_retry_finishes(redis_url, demo_dataset, editor):
+    worker = WorkerProcess(redis_url, name="dropped", FAULT_PAUSE_STEPS="train=4", STEP_HEARTBEAT_S="0.5").start()
+    try:
+        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE, editor), editor)
+        step = wait_for(
+            lambda: StepRun.objects.filter(run=run, name="fit", status="running", log__contains="pausing").first(),
+            90,
+            0.05,
+            "the train step to be running",
+        )
+        with connection.cursor() as cursor:  # what a database restart or a failover does to the worker
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            dropped = cursor.fetchone()[0]
+        assert dropped >= 1
+
+        def finished():
+            run.refresh_from_db()
+            return run.status in ("succeeded", "failed")
+
+        wait_for(finished, 120, 0.5, "the run to finish")
+        assert run.status == "succeeded", run.error
+        step.refresh_from_db()
+        assert step.attempt == 2, step.log
+        # Recorded and retried at once by the worker itself, not found later by the reaper.
+        assert "lost its database connection" in step.log and "stopped answering" not in step.log
+        assert ModelVersion.objects.filter(run=run).count() == 1
+        print(f"\ndatabase connections dropped mid-step ({dropped}): 1 tried, 1 survived, 0 lost")
+    finally:
+        worker.stop()
