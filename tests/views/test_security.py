@@ -92,3 +92,26 @@ def test_the_deployment_checklist_passes_with_production_settings(tmp_path):
     checked = _settings_process(production, "check", "--deploy", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no issues" in checked.stdout
+
+
+def test_tokens_are_never_logged_or_audited(client, client_for, editor, caplog):
+    import json
+    import logging
+
+    from pipelines_app.models import ApiToken, AuditEvent
+    from tests.conftest import api_client
+
+    caplog.set_level(logging.DEBUG)
+    page = client_for(editor).post("/accounts/tokens/", {"name": "ci", "predict_only": ""})
+    assert page.status_code in (200, 302)
+    _, secret = ApiToken.objects.issue(editor)
+    wrong = secret[:-4] + "abcd"
+    for token in (secret, wrong):
+        client.post("/serve/nothing/staging/invocations", "{}", "application/json", HTTP_AUTHORIZATION=f"Token {token}")
+        api_client(editor).get("/api/v1/runs/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    stored = [t.name for t in ApiToken.objects.all()]
+    assert stored  # tokens exist, and only their hashes are kept
+    assert not ApiToken.objects.filter(key_hash__in=[secret, wrong]).exists()
+    audit = json.dumps(list(AuditEvent.objects.values("verb", "payload")), default=str)
+    for token in (secret, wrong):
+        assert token not in caplog.text and token not in audit
