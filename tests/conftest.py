@@ -22,6 +22,21 @@ PASSWORD = "Test-pass-1234"
 TEST_REDIS_DB = 15
 
 
+def wait_for_run_to_end(run, timeout=180, reaping=True):
+    """Poll until ``run`` succeeds or fails, calling the reaper each time as beat would (re-queues what a dead
+    worker held); returns the run, refreshed."""
+    from pipelines_app.engine.runs import reap
+
+    def ended():
+        if reaping:
+            reap()
+        run.refresh_from_db()
+        return run.status in ("succeeded", "failed")
+
+    wait_for(ended, timeout, 0.5, f"run #{run.pk} to finish")
+    return run
+
+
 def wait_for(condition, timeout=30.0, interval=0.1, message="condition"):
     """Poll until condition() is truthy; return its value or fail naming what was awaited."""
     deadline = time.monotonic() + timeout

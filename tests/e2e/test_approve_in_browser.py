@@ -7,21 +7,10 @@ import pytest
 from pipelines_app.engine.deployments import deploy_version
 from pipelines_app.engine.runs import cancel, start_run
 from pipelines_app.models import ApprovalRequest, Environment, PipelineRun
-from tests.conftest import PASSWORD, wait_for
+from tests.conftest import wait_for
+from tests.e2e.helpers import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(browser, base, user):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return page
 
 
 def test_a_reviewer_approves_on_the_evidence_and_the_requester_cannot(

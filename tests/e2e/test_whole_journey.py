@@ -19,23 +19,12 @@ from pipelines_app.models import ApprovalRequest, AuditEvent, DeploymentEvent, P
 from pipelines_app.monitoring.alerts import evaluate
 from pipelines_app.monitoring.rollups import fold
 from pipelines_app.serving.prediction_log import drain
-from tests.conftest import DEMO_CSV, PASSWORD, wait_for
+from tests.conftest import DEMO_CSV, wait_for
+from tests.e2e.helpers import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "card-approvals"
-
-
-def log_in(browser, base, user):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return page
 
 
 def ended(run_or_filter, statuses=("succeeded", "failed", "waiting_approval")):

@@ -6,9 +6,9 @@ import pytest
 
 from mlops_site.celery import app
 from mlops_site.local_redis import PrivateRedis
-from pipelines_app.engine.runs import reap, start_run
+from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,12 +69,7 @@ def test_a_broker_outage_mid_run_loses_nothing(own_redis, environments, demo_dat
         own_redis.start(port=port)
         use_broker(own_redis.url)
 
-        def finished():
-            reap()  # what beat does: re-send what the outage lost
-            run.refresh_from_db()
-            return run.status in ("succeeded", "failed")
-
-        wait_for(finished, 180, 0.5, "the run to finish after the outage")
+        wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         assert ModelVersion.objects.filter(run=run).count() == 1
         assert StepRun.objects.filter(run=run, status="succeeded").count() == 4

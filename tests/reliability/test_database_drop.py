@@ -6,7 +6,7 @@ from django.db import connection
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -51,11 +51,7 @@ def test_a_dropped_database_connection_fails_the_attempt_and_the_retry_finishes(
             dropped = cursor.fetchone()[0]
         assert dropped >= 1
 
-        def finished():
-            run.refresh_from_db()
-            return run.status in ("succeeded", "failed")
-
-        wait_for(finished, 120, 0.5, "the run to finish")
+        wait_for_run_to_end(run, 120, reaping=False)
         assert run.status == "succeeded", run.error
         step.refresh_from_db()
         assert step.attempt == 2, step.log

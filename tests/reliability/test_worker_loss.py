@@ -6,9 +6,9 @@ import signal
 
 import pytest
 
-from pipelines_app.engine.runs import reap, start_run
+from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,12 +50,7 @@ def test_sigkill_during_train_retries_on_another_worker(redis_url, environments,
         first.process.wait(10)
         second = WorkerProcess(redis_url, name="survivor", **FAST_BEATS).start()
 
-        def finished():
-            reap()  # what beat does every 15 s
-            run.refresh_from_db()
-            return run.status in ("succeeded", "failed")
-
-        wait_for(finished, 180, 0.5, "the run to finish on the surviving worker")
+        wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         fit.refresh_from_db()
         assert fit.attempt == 2 and fit.worker_host.startswith("survivor@")

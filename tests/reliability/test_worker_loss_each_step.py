@@ -7,9 +7,9 @@ import signal
 
 import pytest
 
-from pipelines_app.engine.runs import reap, start_run
+from pipelines_app.engine.runs import start_run
 from pipelines_app.models import DeploymentEvent, ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,12 +57,7 @@ def test_sigkill_in_the_middle_of_a_step(kind, redis_url, environments, demo_dat
         doomed.process.wait(10)
         survivor = WorkerProcess(redis_url, name=f"survivor-{kind}", **FAST_BEATS).start()
 
-        def finished():
-            reap()  # what beat does every 15 s
-            run.refresh_from_db()
-            return run.status in ("succeeded", "failed")
-
-        wait_for(finished, 180, 0.5, "the run to finish on the surviving worker")
+        wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         step.refresh_from_db()
         assert step.attempt == 2 and step.worker_host.startswith(f"survivor-{kind}@")
