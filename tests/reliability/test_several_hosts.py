@@ -1,0 +1,165 @@
+"""Two hosts on one machine (DESIGN.md §3): a training worker in a network namespace of its own, with its own
+address on a virtual link, reaching PostgreSQL and Redis over that link and consuming only the ``training``
+queue; the other steps run on the first host. Killed mid-train, the training host's worker is started again, the
+step is retried there and the run finishes.
+
+Network namespaces need root and iproute2; without them the test is skipped with the reason (CI has both).
+PostgreSQL and Redis listen on loopback here, so a small TCP relay on the host's side of the link stands in for
+the network path a second machine would take.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connection
+
+from pipelines_app.engine.runs import start_run
+from pipelines_app.models import ModelVersion, Pipeline, StepRun
+from tests.conftest import WorkerProcess, database_url_for_workers, wait_for, wait_for_run_to_end
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NAMESPACE = "mlops-training-host"
+HOST_SIDE, TRAINING_HOST = "10.231.7.1", "10.231.7.2"
+PIPELINE = """version: 1
+name: two-hosts
+model: two-hosts-model
+stages:
+  - name: data
+    steps:
+      - {name: load, type: ingest, dataset: credit-card-applications}
+  - name: train
+    steps:
+      - name: fit
+        type: train
+        target: card
+        positive_label: "yes"
+        drop: [share, expenditure]
+        estimator: sklearn.linear_model.LogisticRegression
+      - {name: check, type: evaluate}
+"""
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+class Relay:
+    """Accepts connections on an address of the virtual link and pipes each to a loopback service."""
+
+    def __init__(self, listen_host, target_port):
+        self.server = socket.create_server((listen_host, 0))
+        self.port = self.server.getsockname()[1]
+        self.target_port = target_port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.fixture
+def training_host():
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("a network namespace needs root and iproute2")
+    if connection.vendor != "postgresql":
+        pytest.skip("another host needs a database server to reach (PostgreSQL), not an SQLite file")
+    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)  # what an aborted run left
+    try:
+        ip("netns", "add", NAMESPACE)
+        ip("link", "add", "mlops-h1", "type", "veth", "peer", "name", "mlops-h2")
+        ip("link", "set", "mlops-h2", "netns", NAMESPACE)
+        ip("addr", "add", f"{HOST_SIDE}/24", "dev", "mlops-h1")
+        ip("link", "set", "mlops-h1", "up")
+        ip("netns", "exec", NAMESPACE, "ip", "addr", "add", f"{TRAINING_HOST}/24", "dev", "mlops-h2")
+        ip("netns", "exec", NAMESPACE, "ip", "link", "set", "mlops-h2", "up")
+        ip("netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up")
+    except subprocess.CalledProcessError as exc:
+        subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+        pytest.skip(f"no network namespace could be made here: {exc.stderr.strip()}")
+    yield NAMESPACE
+    subprocess.run(["ip", "link", "del", "mlops-h1"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+
+
+def over_the_link(url, relay):
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    address = f"{HOST_SIDE}:{relay.port}"
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{address}" if len(netloc) == 2 else address))
+
+
+def training_worker(redis_url, database_relay, redis_relay, name, **extra):
+    worker = WorkerProcess(over_the_link(redis_url, redis_relay), queues="training", name=name, **extra)
+    worker.env["DATABASE_URL"] = over_the_link(database_url_for_workers(), database_relay)
+    worker.args = ["ip", "netns", "exec", NAMESPACE, *worker.args]
+    return worker.start()
+
+
+def test_training_runs_on_its_own_host_and_survives_losing_it(
+    training_host, redis_url, environments, demo_dataset, editor, settings
+):
+    settings.STEP_STALE_AFTER_S = 3
+    db = connection.settings_dict
+    database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
+    redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
+    beats = {"STEP_HEARTBEAT_S": "0.5"}
+    main = WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **beats).start()
+    trainer = training_worker(redis_url, database_relay, redis_relay, "training-host", FAULT_PAUSE_STEPS="train=60",
+                              **beats)  # fmt: skip
+    again = None
+    try:
+        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE, editor), editor)
+        fit = wait_for(
+            lambda: StepRun.objects.filter(run=run, name="fit", status="running", log__contains="pausing").first(),
+            90,
+            0.05,
+            "the train step to run on the training host",
+        )
+        assert fit.worker_host.startswith("training-host@")
+        os.kill(trainer.process.pid, signal.SIGKILL)  # the training host goes down mid-train
+        trainer.process.wait(10)
+        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **beats)
+        wait_for_run_to_end(run, 180)
+        assert run.status == "succeeded", run.error
+        hosts = dict(StepRun.objects.filter(run=run).values_list("name", "worker_host"))
+        assert hosts["fit"].startswith("training-host-again@")
+        assert hosts["load"].startswith("main-host@") and hosts["check"].startswith("main-host@")
+        fit.refresh_from_db()
+        assert fit.attempt == 2 and ModelVersion.objects.filter(run=run).count() == 1
+        print("\ntraining host lost mid-train: 1 tried, 1 survived, 0 lost")
+    finally:
+        for worker in (main, trainer, again):
+            if worker:
+                worker.stop()
+        database_relay.close()
+        redis_relay.close()
