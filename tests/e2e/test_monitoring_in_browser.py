@@ -2,60 +2,19 @@
 with data and flags the drifted feature."""
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from pipelines_app.engine.deployments import deploy_version
-from pipelines_app.ml import artifacts, training
-from pipelines_app.ml.metrics import evaluate_model
-from pipelines_app.models import Environment, Feedback, ModelVersion, PredictionLog, RegisteredModel
+from pipelines_app.models import Feedback, PredictionLog
 from pipelines_app.monitoring.rollups import fold
 from pipelines_app.serving.prediction_log import drain
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, deploy_demo_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def serving_model(demo_dataset, environments):
-    frame = demo_dataset.read_frame()
-    result = training.train_model(
-        frame,
-        demo_dataset.schema,
-        target="card",
-        estimator_path="sklearn.linear_model.LogisticRegression",
-        params={"max_iter": 1000},
-        drop=["share", "expenditure"],
-        random_state=1,
-        positive_label="yes",
-    )
-    data = artifacts.dump_model(result.pipeline)
-    evaluation = evaluate_model(
-        result.pipeline,
-        result.X_test,
-        result.y_test,
-        task=result.task,
-        target_info=result.target_info,
-        sensitive=["owner", "selfemp"],
-    )
-    version = ModelVersion(
-        model=RegisteredModel.objects.create(name="credit-card-approval"),
-        version=1,
-        dataset_version=demo_dataset,
-        sha256=artifacts.sha256_of(data),
-        task=result.task,
-        target="card",
-        target_info=result.target_info,
-        estimator=result.estimator,
-        features=result.features,
-        feature_schema=result.feature_schema,
-        reference_profile=result.reference_profile,
-        evaluation={key: value for key, value in evaluation.items() if key != "metrics"},
-    )
-    version.artifact.save("v1.skops", ContentFile(data), save=False)
-    version.save()
-    deploy_version(Environment.objects.get(name="staging"), version, "system")
-    return version
+    return deploy_demo_model(demo_dataset, "credit-card-approval", "staging")
 
 
 def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page, viewer, redis_url):

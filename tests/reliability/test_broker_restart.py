@@ -1,5 +1,7 @@
-"""Redis stopped for 10 s in the middle of a run, then started again: the run finishes, nothing lost or doubled."""
+"""Redis stopped for 10 s in the middle of a run, then started again: the run finishes, nothing lost or doubled;
+a deployed model answers every request meanwhile and its prediction logs reach the database."""
 
+import json
 import time
 
 import pytest
@@ -7,8 +9,8 @@ import pytest
 from mlops_site.celery import app
 from mlops_site.local_redis import PrivateRedis
 from pipelines_app.engine.runs import start_run
-from pipelines_app.models import ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
+from pipelines_app.models import ApiToken, Deployment, ModelVersion, Pipeline, PredictionLog, StepRun
+from tests.conftest import WorkerProcess, deploy_demo_model, wait_for, wait_for_run_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,9 +53,25 @@ def own_redis(tmp_path, redis_url):
     use_broker(redis_url)
 
 
-def test_a_broker_outage_mid_run_loses_nothing(own_redis, environments, demo_dataset, editor, settings):
+def test_a_broker_outage_mid_run_loses_nothing(own_redis, environments, demo_dataset, editor, settings, client):
     settings.STEP_STALE_AFTER_S = 5
     settings.STEP_REQUEUE_AFTER_S = 3
+    # A model already serves; its prediction logs go through the same Redis.
+    settings.REDIS_URL = own_redis.url
+    settings.PREDICTION_LOG_BACKGROUND = False  # each request flushes: an outage shows at once
+    deploy_demo_model(demo_dataset, "outage-serving", "staging")
+    token = ApiToken.objects.issue(editor, predict_only=True)[1]
+    record = {"reports": 0, "age": 30.0, "income": 3.0, "owner": "no", "selfemp": "no", "dependents": 0,
+              "months": 12, "majorcards": 1, "active": 5}  # fmt: skip
+
+    def score():
+        return client.post(
+            "/serve/outage-serving/staging/invocations",
+            json.dumps({"dataframe_records": [record]}),
+            "application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+
     worker = WorkerProcess(own_redis.url, name="outage", STEP_HEARTBEAT_S="0.5").start()
     try:
         run = start_run(Pipeline.objects.create_from_yaml(PIPELINE, editor), editor)
@@ -65,7 +83,11 @@ def test_a_broker_outage_mid_run_loses_nothing(own_redis, environments, demo_dat
         )
         port = int(own_redis.url.rsplit(":", 1)[1].split("/")[0])
         own_redis.stop()
-        time.sleep(10)  # the outage itself: Redis is down for 10 s while the step trains and finishes
+        outage_ends = time.monotonic() + 10  # the outage itself: Redis is down for 10 s while the step trains
+        answers = []
+        while time.monotonic() < outage_ends:
+            answers.append(score())
+            time.sleep(0.1)
         own_redis.start(port=port)
         use_broker(own_redis.url)
 
@@ -73,6 +95,13 @@ def test_a_broker_outage_mid_run_loses_nothing(own_redis, environments, demo_dat
         assert run.status == "succeeded", run.error
         assert ModelVersion.objects.filter(run=run).count() == 1
         assert StepRun.objects.filter(run=run, status="succeeded").count() == 4
+        # Serving answered throughout; with the buffer down each log went to the database directly.
+        assert answers and {a.status_code for a in answers} == {200}
+        ids = [a["X-Request-ID"] for a in answers]
+        logged = PredictionLog.objects.filter(request_id__in=ids).count()
+        lost = Deployment.objects.get(model__name="outage-serving").logs_lost
+        assert logged + lost == len(ids) and lost == 0
         print("\nRedis down 10 s mid-run: 1 tried, 1 survived, 0 lost")
+        print(f"serving during the outage: {len(ids)} requests, {len(ids)} answered 200, {logged} logged, 0 lost")
     finally:
         worker.stop()
