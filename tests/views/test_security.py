@@ -115,3 +115,22 @@ def test_tokens_are_never_logged_or_audited(client, client_for, editor, caplog):
     audit = json.dumps(list(AuditEvent.objects.values("verb", "payload")), default=str)
     for token in (secret, wrong):
         assert token not in caplog.text and token not in audit
+
+
+def test_markup_in_a_pipeline_file_is_text_in_its_diff(client_for, editor, environments, demo_dataset):
+    from pipelines_app.models import Pipeline
+
+    text = """version: 1
+name: xss-diff
+model: xss-diff
+description: "<script>alert('first')</script>"
+stages:
+  - name: data
+    steps:
+      - {name: load, type: ingest, dataset: credit-card-applications}
+"""
+    pipeline = Pipeline.objects.create_from_yaml(text, editor)
+    pipeline.save_version(text.replace("first", "second<img src=x onerror=alert(2)>"), editor, note="<b>bold</b>")
+    page = client_for(editor).get(f"/pipelines/{pipeline.slug}/diff/").content.decode()
+    assert "<script>alert(" not in page and "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;" in page
