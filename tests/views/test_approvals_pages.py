@@ -155,3 +155,13 @@ def test_the_evidence_shows_the_candidate_staging_traffic(client_for, reviewer, 
     PredictionLog.objects.create(deployment=staging, model_version=version, request_id="b", status_code=400)
     text = client_for(reviewer).get(waiting.get_absolute_url()).content.decode()
     assert "2 requests (4 rows scored), 1 refused, 2.00 ms on average" in text
+
+
+def test_markup_in_a_decision_comment_is_shown_as_text(client_for, reviewer, waiting):
+    client_for(reviewer).post(
+        f"/approvals/{waiting.pk}/decide/", {"decision": "approve", "comment": "<script>alert(1)</script> fine"}
+    )
+    page = client_for(reviewer).get(f"/approvals/{waiting.pk}/").content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; fine" in page
+    report = client_for(reviewer).get(f"/approvals/{waiting.pk}/report/").content.decode()
+    assert "<script>alert(1)</script>" not in report
