@@ -7,6 +7,7 @@ from django.db import connection
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
 from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
+from tests.reliability.pipelines import small_pipeline
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -15,28 +16,11 @@ pytestmark = [
     ),
 ]
 
-PIPELINE = """version: 1
-name: dropped
-model: dropped-model
-stages:
-  - name: data
-    steps:
-      - {name: load, type: ingest, dataset: credit-card-applications}
-  - name: train
-    steps:
-      - name: fit
-        type: train
-        target: card
-        positive_label: "yes"
-        drop: [share, expenditure]
-        estimator: sklearn.linear_model.LogisticRegression
-"""
-
 
 def test_a_dropped_database_connection_fails_the_attempt_and_the_retry_finishes(redis_url, demo_dataset, editor):
     worker = WorkerProcess(redis_url, name="dropped", FAULT_PAUSE_STEPS="train=4", STEP_HEARTBEAT_S="0.5").start()
     try:
-        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE, editor), editor)
+        run = start_run(Pipeline.objects.create_from_yaml(small_pipeline("dropped"), editor), editor)
         step = wait_for(
             lambda: StepRun.objects.filter(run=run, name="fit", status="running", log__contains="pausing").first(),
             90,

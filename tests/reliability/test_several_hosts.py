@@ -22,28 +22,12 @@ from django.db import connection
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
 from tests.conftest import WorkerProcess, database_url_for_workers, wait_for, wait_for_run_to_end
+from tests.reliability.pipelines import small_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NAMESPACE = "mlops-training-host"
 HOST_SIDE, TRAINING_HOST = "10.231.7.1", "10.231.7.2"
-PIPELINE = """version: 1
-name: two-hosts
-model: two-hosts-model
-stages:
-  - name: data
-    steps:
-      - {name: load, type: ingest, dataset: credit-card-applications}
-  - name: train
-    steps:
-      - name: fit
-        type: train
-        target: card
-        positive_label: "yes"
-        drop: [share, expenditure]
-        estimator: sklearn.linear_model.LogisticRegression
-      - {name: check, type: evaluate}
-"""
 
 
 def ip(*args):
@@ -138,7 +122,9 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
                               **beats)  # fmt: skip
     again = None
     try:
-        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE, editor), editor)
+        run = start_run(
+            Pipeline.objects.create_from_yaml(small_pipeline("two-hosts", evaluate="check"), editor), editor
+        )
         fit = wait_for(
             lambda: StepRun.objects.filter(run=run, name="fit", status="running", log__contains="pausing").first(),
             90,

@@ -10,30 +10,10 @@ import pytest
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import DeploymentEvent, ModelVersion, Pipeline, StepRun
 from tests.conftest import WorkerProcess, wait_for, wait_for_run_to_end
+from tests.reliability.pipelines import small_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PIPELINE = """version: 1
-name: kill-{kind}
-model: kill-{kind}-model
-stages:
-  - name: data
-    steps:
-      - {{name: load, type: ingest, dataset: credit-card-applications}}
-  - name: train
-    steps:
-      - name: fit
-        type: train
-        target: card
-        positive_label: "yes"
-        drop: [share, expenditure]
-        estimator: sklearn.linear_model.LogisticRegression
-        params: {{max_iter: 500}}
-      - {{name: check, type: evaluate, sensitive_features: [owner]}}
-  - name: ship
-    steps:
-      - {{name: to-staging, type: deploy, environment: staging}}
-"""
 STEP_OF = {"ingest": "load", "train": "fit", "evaluate": "check", "deploy": "to-staging"}
 FAST_BEATS = {"STEP_HEARTBEAT_S": "0.5"}
 
@@ -44,7 +24,12 @@ def test_sigkill_in_the_middle_of_a_step(kind, redis_url, environments, demo_dat
     doomed = WorkerProcess(redis_url, name=f"doomed-{kind}", FAULT_PAUSE_STEPS=f"{kind}=60", **FAST_BEATS).start()
     survivor = None
     try:
-        run = start_run(Pipeline.objects.create_from_yaml(PIPELINE.format(kind=kind), editor), editor)
+        run = start_run(
+            Pipeline.objects.create_from_yaml(
+                small_pipeline(f"kill-{kind}", evaluate="check", deploy_to="staging"), editor
+            ),
+            editor,
+        )
         step = wait_for(
             lambda: StepRun.objects.filter(run=run, name=STEP_OF[kind], status="running", log__contains="pausing")
             .first(),
