@@ -25,6 +25,4 @@ class MonitoringSummary(APIView):
             body = summary(deployment, request.query_params.get("window", "24h"))
         except WindowInvalid as exc:
             return Response({"window": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        body.pop("_totals")
-        body.pop("_labelled")
         return Response(body)

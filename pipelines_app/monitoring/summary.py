@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.utils import timezone
@@ -31,10 +32,11 @@ def parse_window(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def feature_drift(version, features: dict, thresholds=None) -> dict:
-    """Per feature of ``version``: its drift in the window's binned counts against the training profile."""
+def feature_drift(specs: dict, features: dict, thresholds=None) -> dict:
+    """Per feature (``specs``: the version's ``bins.reference_bins``): its drift in the window's binned counts
+    against the training profile."""
     result = {}
-    for name, spec in bins.reference_bins(version.reference_profile, version.feature_schema).items():
+    for name, spec in specs.items():
         current = features.get(name) or [0] * len(spec["reference"])
         result[name] = drift.feature_drift(
             spec["kind"],
@@ -134,11 +136,11 @@ def _number_or_none(text):
         return None
 
 
-def selection_by_group(spec, counts, positives) -> list[dict]:
-    """Rows and selection rate (share predicted positive) per group of one sensitive feature; empty groups left
-    out."""
+def selection_by_group(groups, counts, positives) -> list[dict]:
+    """Rows and selection rate (share predicted positive) per group of one sensitive feature (``groups``: its
+    ``bins.groups``); empty groups left out."""
     result = []
-    for name, members in bins.groups(spec):
+    for name, members in groups:
         rows = sum(counts[i] for i in members if i < len(counts))
         chosen = sum(positives[i] for i in members if i < len(positives))
         if rows:
@@ -146,17 +148,16 @@ def selection_by_group(spec, counts, positives) -> list[dict]:
     return result
 
 
-def fairness(version, totals) -> list[dict]:
+def fairness(version, specs, totals) -> list[dict]:
     """For each sensitive feature the evaluate step judged (and the model takes as input): the window's selection
     rate per group and the gap between groups, next to the gap measured on the test split."""
     if version is None:
         return []
-    specs = bins.reference_bins(version.reference_profile, version.feature_schema)
     evaluated = {r.get("feature"): r for r in (version.evaluation or {}).get("fairness") or []}
     result = []
     for name in rollups.sensitive_features(version, specs):
         groups = selection_by_group(
-            specs[name], totals.features.get(name) or [], totals.group_positives.get(name) or []
+            bins.groups(specs[name]), totals.features.get(name) or [], totals.group_positives.get(name) or []
         )
         rates = [g["selection_rate"] for g in groups]
         result.append(
@@ -170,19 +171,40 @@ def fairness(version, totals) -> list[dict]:
     return result
 
 
-def performance_series(version, totals, labelled) -> list[dict]:
+@dataclass
+class Labelled:
+    """The window's labelled rows (labels as text), and until when labels are due (None: all of them)."""
+
+    truth: list
+    predicted: list
+    scores: list
+    times: list
+    due_until: datetime | None
+
+
+@dataclass
+class Summary:
+    """A summary (``data``, what the API returns) and what the dashboard draws from besides: the window's
+    rollups, the version's bins and the labelled rows."""
+
+    data: dict
+    totals: rollups.Window
+    specs: dict = field(default_factory=dict)
+    labelled: Labelled | None = None
+
+
+def performance_series(version, totals, labelled: Labelled) -> list[dict]:
     """Per bucket of the window: realised metrics of its labelled rows and their coverage (only for buckets
     whose labels are due), and the metrics estimated from its scores alone."""
-    truth, predicted, scores, times, due_until = labelled
     positive = (version.target_info or {}).get("positive_label") if version else None
     start_of = rollups.GRANULARITIES[totals.granularity]
     by_bucket = {}
-    for row in zip(truth, predicted, scores, times, strict=True):
+    for row in zip(labelled.truth, labelled.predicted, labelled.scores, labelled.times, strict=True):
         by_bucket.setdefault(start_of(row[3].replace(second=0, microsecond=0)), []).append(row)
     series = []
     for bucket in totals.series:
         rows = by_bucket.get(bucket["t"], [])
-        due = due_until is None or bucket["t"] < due_until
+        due = labelled.due_until is None or bucket["t"] < labelled.due_until
         point = {"t": bucket["t"].isoformat(), "due": due}
         if due and bucket["rows"]:
             realised = realised_performance([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], positive)
@@ -212,13 +234,19 @@ def _side_by_side(by_version) -> list[dict]:
 
 
 def summary(deployment, window_text="24h") -> dict:
+    """What the summary API returns (raises WindowInvalid)."""
+    return summarise(deployment, window_text).data
+
+
+def summarise(deployment, window_text="24h") -> Summary:
     span = parse_window(window_text)
     now = timezone.now()
     since = now - span
     version = deployment.primary_version
     totals = rollups.window(deployment, since, version=version)
     thresholds = deployment.model.drift_thresholds()
-    features = feature_drift(version, totals.features, thresholds) if version else {}
+    specs = bins.reference_bins(version.reference_profile, version.feature_schema) if version else {}
+    features = feature_drift(specs, totals.features, thresholds)
     overall = drift.overall(features, thresholds["share"])
     positive = (version.target_info or {}).get("positive_label") if version else None
     # Outcomes take the model's label latency to arrive: only predictions that old are judged, and the label
@@ -231,7 +259,7 @@ def summary(deployment, window_text="24h") -> dict:
     performance["label_coverage"] = round(performance["labelled"] / due.rows, 4) if due.rows else None
     performance["label_latency_hours"] = deployment.model.label_latency_hours
     performance["rows_due"] = due.rows
-    return {
+    data = {
         "model": deployment.model.name,
         "environment": deployment.environment.name,
         "window": window_text or "24h",
@@ -254,7 +282,7 @@ def summary(deployment, window_text="24h") -> dict:
         "thresholds": thresholds,
         "prediction_drift": prediction_drift(version, totals.scores, thresholds),
         "label_drift": label_drift(version, truth, thresholds) if version else None,
-        "fairness": fairness(version, totals),
+        "fairness": fairness(version, specs, totals),
         "performance": {
             "realised": performance,
             "estimated": estimate(totals.scores, version.evaluation) if version else None,
@@ -265,6 +293,5 @@ def summary(deployment, window_text="24h") -> dict:
             .exclude(state=Alert.State.RESOLVED)
             .select_related("rule")
         ],
-        "_totals": totals,
-        "_labelled": (truth, predicted, scores, times, due_until),
     }
+    return Summary(data, totals, specs, Labelled(truth, predicted, scores, times, due_until))

@@ -17,6 +17,7 @@ from pipelines_app.monitoring.summary import (
     parse_window,
     performance_series,
     selection_by_group,
+    summarise,
     summary,
 )
 from pipelines_app.permissions import Role, has_role, role_required
@@ -45,7 +46,6 @@ def overview(request):
         if deployment.primary_version is None:
             continue
         data = summary(deployment, "24h")
-        data.pop("_totals"), data.pop("_labelled")
         levels = [f["level"] for name, f in data["drift"].items() if isinstance(f, dict)]
         rows.append(
             {
@@ -81,12 +81,11 @@ def dashboard_data(request, model, environment):
     """The dashboard's charts as JSON: one request, read from rollups only."""
     deployment = _deployment(model, environment)
     try:
-        data = summary(deployment, request.GET.get("window", "24h"))
+        summarised = summarise(deployment, request.GET.get("window", "24h"))
     except WindowInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    totals, labelled = data.pop("_totals"), data.pop("_labelled")
+    data, totals, specs = summarised.data, summarised.totals, summarised.specs
     version = deployment.primary_version
-    specs = bins.reference_bins(version.reference_profile, version.feature_schema) if version else {}
     series = [
         {
             "t": minute["t"].isoformat(),
@@ -117,13 +116,14 @@ def dashboard_data(request, model, environment):
     fairness_series = {}
     for entry in data["fairness"]:
         name = entry["feature"]
-        names = [group for group, _ in bins.groups(specs[name])]
+        groups = bins.groups(specs[name])
+        names = [group for group, _ in groups]
         points = []
         for bucket in totals.series:
             rates = {
                 g["group"]: g["selection_rate"]
                 for g in selection_by_group(
-                    specs[name],
+                    groups,
                     (bucket.get("features") or {}).get(name) or [],
                     (bucket.get("group_positives") or {}).get(name) or [],
                 )
@@ -137,7 +137,7 @@ def dashboard_data(request, model, environment):
         scores=totals.scores,
         reference_scores=reference_scores,
         fairness_series=fairness_series,
-        performance_series=performance_series(version, totals, labelled),
+        performance_series=performance_series(version, totals, summarised.labelled),
         events=events,
         granularity=totals.granularity,
     )
@@ -295,12 +295,11 @@ def feature_page(request, model, environment, feature):
         raise Http404("This model has no such feature.")
     window = request.GET.get("window", "24h")
     try:
-        data = summary(deployment, window)
+        summarised = summarise(deployment, window)
     except WindowInvalid as exc:
         messages.error(request, str(exc))
         return redirect("monitoring-feature", model, environment, feature)
-    spec, totals = specs[feature], data.pop("_totals")
-    data.pop("_labelled")
+    data, totals, spec = summarised.data, summarised.totals, specs[feature]
     over_time = []
     for bucket in totals.series:
         counts = (bucket.get("features") or {}).get(feature)

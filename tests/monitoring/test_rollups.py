@@ -91,10 +91,11 @@ def test_feedback_gives_realised_performance(traffic, editor, viewer):
 @pytest.mark.parametrize(("window", "granularity"), [("1h", "minute"), ("24h", "hour"), ("30d", "day")])
 def test_long_windows_read_coarser_buckets_with_the_same_totals(traffic, viewer, window, granularity):
     from pipelines_app.models import Deployment
-    from pipelines_app.monitoring.summary import summary
+    from pipelines_app.monitoring.summary import summarise
 
-    data = summary(Deployment.objects.get(environment__name="staging"), window)
-    assert data["_totals"].granularity == granularity
+    summarised = summarise(Deployment.objects.get(environment__name="staging"), window)
+    data = summarised.data
+    assert summarised.totals.granularity == granularity
     assert (data["requests"], data["rows"]) == (602, 624)
     assert data["drift"]["income"]["level"] in ("warn", "alert")
 
