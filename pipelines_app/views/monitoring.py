@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -36,12 +37,15 @@ def _deployment(model, environment):
 @role_required(Role.VIEWER)
 def overview(request):
     rows = []
-    deployments = Deployment.objects.select_related("environment", "model", "primary_version").order_by(
-        "environment__name", "model__name"
+    latest = Alert.objects.filter(rule__deployment=OuterRef("pk")).order_by("-started_at", "-id").values("pk")[:1]
+    deployments = (
+        Deployment.objects.select_related("environment", "model", "primary_version")
+        .annotate(last_alert_id=Subquery(latest))
+        .order_by("environment__name", "model__name")
     )
-    last_alerts = {}
-    for alert in Alert.objects.select_related("rule").order_by("-started_at", "-id")[:1000]:
-        last_alerts.setdefault(alert.rule.deployment_id, alert)
+    last_alerts = Alert.objects.select_related("rule").in_bulk(
+        [d.last_alert_id for d in deployments if d.last_alert_id]
+    )
     for deployment in deployments:
         if deployment.primary_version is None:
             continue
@@ -52,7 +56,7 @@ def overview(request):
                 "deployment": deployment,
                 "data": data,
                 "drift_level": "alert" if "alert" in levels else "warn" if "warn" in levels else "ok",
-                "last_alert": last_alerts.get(deployment.pk),
+                "last_alert": last_alerts.get(deployment.last_alert_id),
             }
         )
     return render(request, "monitoring/overview.html", {"rows": rows})

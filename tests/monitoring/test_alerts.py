@@ -74,6 +74,20 @@ def test_the_summary_lists_open_alerts(psi_rule, viewer, client_for):
     assert 'level-alert">firing</span>' in row and "income PSI" in row
 
 
+def test_the_overview_shows_each_deployments_own_latest_alert(psi_rule, client_for, viewer):
+    from pipelines_app.engine.deployments import deploy_version
+    from pipelines_app.models import Environment
+
+    evaluate()  # the staging income alert fires first
+    production = deploy_version(Environment.objects.get(name="production"), psi_rule.deployment.primary_version, "x")
+    noisy = AlertRule.objects.get(deployment=production, metric="error_rate")
+    # Many newer alerts elsewhere must not hide staging's.
+    Alert.objects.bulk_create([Alert(rule=noisy, value=0.5, message="errors") for _ in range(1001)])
+    overview = client_for(viewer).get("/monitoring/").content.decode()
+    rows = {row.split("</td>")[1].split(">")[-1]: row for row in overview.split("<tr>")[2:]}
+    assert "income PSI" in rows["staging"] and "error rate" in rows["production"]
+
+
 def test_acknowledging_needs_an_editor_and_a_firing_alert(psi_rule, client_for, editor, viewer):
     evaluate()
     alert = Alert.objects.get()
