@@ -50,7 +50,7 @@ def indices(spec: dict, values: list) -> np.ndarray:
     """The bin of each of ``values`` (None for missing), in the layout of ``spec``."""
     if spec["kind"] == "numeric":
         edges = np.asarray(spec["edges"], dtype="float64")
-        array = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        array = np.asarray(values, dtype="float64")  # None becomes NaN
         missing = np.isnan(array)
         # numpy.histogram's rule, as the training counts: [a, b) except the last bin, which is closed.
         index = np.searchsorted(edges, array, side="right")  # 0: underflow ... len(edges): overflow

@@ -87,11 +87,9 @@ def _merge_into(target: _Bucket, source: _Bucket):
     target.latency += source.latency
     target.scores += source.scores
     target.positives += source.positives
-    for name, counts in source.counts.items():
-        target.counts[name] = target.counts[name] + counts if name in target.counts else counts.copy()
-    for name, counts in source.group_positives.items():
-        held = target.group_positives
-        held[name] = held[name] + counts if name in held else counts.copy()
+    for held, added in ((target.counts, source.counts), (target.group_positives, source.group_positives)):
+        for name, counts in added.items():
+            held[name] = held[name] + counts if name in held else counts.copy()
 
 
 def latency_bin(ms: float) -> int:
@@ -211,14 +209,8 @@ def _store(buckets):
         row.latency_counts = _add(row.latency_counts, bucket.latency.tolist())
         row.score_counts = _add(row.score_counts, bucket.scores.tolist())
         row.positives += bucket.positives
-        row.feature_counts = {
-            name: _add(row.feature_counts.get(name, []), counts.get(name, []))
-            for name in set(row.feature_counts) | set(counts)
-        }
-        row.group_positives = {
-            name: _add(row.group_positives.get(name, []), group_positives.get(name, []))
-            for name in set(row.group_positives) | set(group_positives)
-        }
+        row.feature_counts = _add_each(row.feature_counts, counts)
+        row.group_positives = _add_each(row.group_positives, group_positives)
         updated.append(row)
     Rollup.objects.bulk_create(created)
     counted = ["latency_counts", "score_counts", "positives", "feature_counts", "group_positives"]
@@ -229,6 +221,11 @@ def _add(a, b):
     if len(a) < len(b):
         a = list(a) + [0] * (len(b) - len(a))
     return [x + (b[i] if i < len(b) else 0) for i, x in enumerate(a)]
+
+
+def _add_each(a: dict, b: dict) -> dict:
+    """Name → counts, summed name by name."""
+    return {name: _add(a.get(name, []), b.get(name, [])) for name in a.keys() | b.keys()}
 
 
 @dataclass
@@ -285,10 +282,8 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         side["positives"] += r.positives
         side["latency"] = _add(side["latency"], r.latency_counts)
         if version is not None and r.model_version_id == version.pk:
-            for name, counts in r.feature_counts.items():
-                result.features[name] = _add(result.features.get(name, []), counts)
-            for name, counts in r.group_positives.items():
-                result.group_positives[name] = _add(result.group_positives.get(name, []), counts)
+            result.features = _add_each(result.features, r.feature_counts)
+            result.group_positives = _add_each(result.group_positives, r.group_positives)
         minute = per_minute.setdefault(
             r.bucket,
             {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": [], "scores": []},
@@ -300,13 +295,9 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         minute["latency"] = _add(minute["latency"], r.latency_counts)
         minute["scores"] = _add(minute["scores"], r.score_counts)
         if version is not None and r.model_version_id == version.pk:
-            # Per bucket too, so that a feature's drift can be drawn over time.
-            features = minute.setdefault("features", {})
-            for name, counts in r.feature_counts.items():
-                features[name] = _add(features.get(name, []), counts)
-            positives = minute.setdefault("group_positives", {})
-            for name, counts in r.group_positives.items():
-                positives[name] = _add(positives.get(name, []), counts)
+            # Per bucket too, so that a feature's drift and the selection by group can be drawn over time.
+            minute["features"] = _add_each(minute.get("features", {}), r.feature_counts)
+            minute["group_positives"] = _add_each(minute.get("group_positives", {}), r.group_positives)
     result.series = list(per_minute.values())
     return result
 
