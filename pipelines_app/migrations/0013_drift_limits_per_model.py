@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines_app', '0012_prediction_log_json'),
+        ('pipelines_app', '0012_prediction_log_text'),
     ]
 
     operations = [

@@ -32,11 +32,6 @@ class LogJSONField(models.JSONField):
     def db_type(self, connection):
         return "text" if connection.vendor == "postgresql" else super().db_type(connection)
 
-    def from_db_value(self, value, expression, connection):
-        if value is not None and not isinstance(value, str):
-            return value  # psycopg already parsed a json column
-        return super().from_db_value(value, expression, connection)
-
 
 class PredictionLog(models.Model):
     """One scoring request (or one refused request): which deployment and version answered, the rows it scored

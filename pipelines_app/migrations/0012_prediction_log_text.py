@@ -6,7 +6,9 @@ COLUMNS = ("inputs", "predictions", "scores")
 
 
 def compress_with_lz4(apps, schema_editor):
-    """LZ4 where the server was built with it (PostgreSQL 14+); otherwise the default compression stays."""
+    """LZ4 where the server was built with it (PostgreSQL 14+); otherwise the default compression stays.
+
+    The AlterFields before it make the three columns ``text`` on PostgreSQL (``LogJSONField.db_type``)."""
     if schema_editor.connection.vendor != "postgresql":
         return
     table = apps.get_model("pipelines_app", "PredictionLog")._meta.db_table
