@@ -7,6 +7,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
 
 
+def p95(values):
+    """The 95th percentile of a list of timings (nearest rank); NaN for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
 def ensure_database():
     """A fresh PostgreSQL database of the name DATABASE_URL gives (SQLite files start empty anyway)."""
     url = os.environ["DATABASE_URL"]
@@ -19,20 +25,27 @@ def ensure_database():
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def train_demo_version(model_name):
-    """The credit card template's model (logistic regression without the leaking columns) as ``model_name`` v1.
+def train_demo_version(model_name, *, dataset_version=None, sensitive=()):
+    """The credit card template's model (logistic regression without the leaking columns) as ``model_name`` v1,
+    trained on ``dataset_version`` (else the demo CSV); with ``sensitive`` features it is also evaluated, as the
+    evaluate step would (test-split scores and fairness, which monitoring compares with).
 
     Returns ``(version, training result, frame)``; needs Django set up and migrated."""
     from django.core.files.base import ContentFile
 
     from pipelines_app.ml import artifacts, training
     from pipelines_app.ml.datasets import infer_schema, read_csv_checked
+    from pipelines_app.ml.metrics import evaluate_model
     from pipelines_app.models import ModelVersion, RegisteredModel
 
-    frame = read_csv_checked(DEMO_CSV.read_bytes(), max_bytes=10**8)
+    if dataset_version is not None:
+        frame, schema = dataset_version.read_frame(), dataset_version.schema
+    else:
+        frame = read_csv_checked(DEMO_CSV.read_bytes(), max_bytes=10**8)
+        schema = infer_schema(frame)
     result = training.train_model(
         frame,
-        infer_schema(frame),
+        schema,
         target="card",
         estimator_path="sklearn.linear_model.LogisticRegression",
         params={"max_iter": 1000},
@@ -41,9 +54,22 @@ def train_demo_version(model_name):
         positive_label="yes",
     )
     data = artifacts.dump_model(result.pipeline)
+    evaluation = {}
+    if sensitive:
+        report = evaluate_model(
+            result.pipeline,
+            result.X_test,
+            result.y_test,
+            task=result.task,
+            target_info=result.target_info,
+            sensitive=list(sensitive),
+        )
+        evaluation = {key: value for key, value in report.items() if key != "metrics"}
     version = ModelVersion(
         model=RegisteredModel.objects.create(name=model_name),
         version=1,
+        dataset_version=dataset_version,
+        evaluation=evaluation,
         sha256=artifacts.sha256_of(data),
         task=result.task,
         target="card",

@@ -13,7 +13,6 @@ Everything stays on loopback and ends by itself. BENCH_LOAD_SECONDS and BENCH_SO
 
 import http.cookiejar
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -48,31 +47,6 @@ def children(pid):
     return [int(p) for p in out]
 
 
-def wrk_full(url, body, connections, seconds, token):
-    """wrk's requests/s, p50 and p99 in ms, and the count of failed requests (non-2xx and socket errors)."""
-    script = serving.VAR / f"load-{connections}.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {serving.json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Token {token}"\n'
-    )
-    out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = serving._ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
-    p99 = serving._ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
-    failed = int((re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out) or [0, 0])[1])
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    failed += sum(int(n) for n in errors.groups()) if errors else 0
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    return rps, p50, p99, failed, total
-
-
 def viewer_session(base):
     """An HTTP session of a viewer, logged in through the login form as a browser would."""
     from django.contrib.auth.models import Group, User
@@ -95,10 +69,10 @@ def viewer_session(base):
 def main():
     if not serving.shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
-    from benchmarks.common import ensure_database
+    from benchmarks.common import ensure_database, p95
 
     ensure_database()
-    version, token, rows, _ = serving.train_and_deploy()
+    _, token, rows, _ = serving.train_and_deploy()
     body = serving.body_for(rows, 1)
     stop = threading.Event()
     threading.Thread(target=serving.drain_in_background, args=(stop,), daemon=True).start()
@@ -127,7 +101,8 @@ def main():
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         seconds = int(serving.DURATION.rstrip("s"))
-        rps, p50, p99, failed, total = wrk_full(url, body, CLIENTS, seconds, token)
+        print(f"serving: {CLIENTS} clients for {seconds} s, a viewer's dashboard meanwhile", flush=True)
+        load = serving.run_wrk(url, body, CLIENTS, token, f"{seconds}s")
         done.set()
         watcher.join(10)
         serving.wait_drained()
@@ -136,12 +111,16 @@ def main():
         pids = children(server.pid)
         samples = []
         soak = threading.Thread(
-            target=wrk_full, args=(url, body, 4, max(1, int(SOAK_MINUTES * 60)), token), daemon=True
+            target=serving.run_wrk, args=(url, body, 4, token, f"{max(1, int(SOAK_MINUTES * 60))}s"), daemon=True
         )
         soak.start()
+        print(f"soak: 4 clients for {SOAK_MINUTES:g} min, memory every 30 s", flush=True)
+        started = time.monotonic()
         while soak.is_alive():
             web = sum(rss_mb(pid) or 0 for pid in pids)
-            samples.append((time.monotonic(), web, rss_mb(os.getpid())))
+            samples.append((web, rss_mb(os.getpid())))
+            minutes = (time.monotonic() - started) / 60
+            print(f"  {minutes:5.1f} min: web workers {web:.0f} MB, log drain {samples[-1][1]:.0f} MB", flush=True)
             soak.join(30)
         serving.wait_drained()
     finally:
@@ -151,15 +130,16 @@ def main():
             serving.private.stop()
 
     print(f"serving, {CLIENTS} clients for {seconds} s, 1-row requests, 2 workers, logging on:")
-    print(f"  {total:,} requests, {rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, failed {failed} (target 0)")
-    print(f"  dashboard data meanwhile: {len(dashboard_ms)} loads, p95 {serving_p95(dashboard_ms):.0f} ms, "
+    print(f"  {load['total']:,} requests, {load['rps']:,.0f} req/s, p50 {load['p50']:.2f} ms, "
+          f"p99 {load['p99']:.2f} ms, failed {load['failed']} (target 0)")  # fmt: skip
+    print(f"  dashboard data meanwhile: {len(dashboard_ms)} loads, p95 {p95(dashboard_ms):.0f} ms, "
           f"median {statistics.median(dashboard_ms):.0f} ms")  # fmt: skip
     if len(samples) >= 3:
         first, last = samples[1], samples[-1]  # the first sample after warm-up
-        web_growth = 100 * (last[1] - first[1]) / first[1]
-        drain_growth = 100 * (last[2] - first[2]) / first[2]
-        print(f"soak, 4 clients for {SOAK_MINUTES:g} min: web workers {first[1]:.0f} -> {last[1]:.0f} MB "
-              f"({web_growth:+.1f}%), log drain {first[2]:.0f} -> {last[2]:.0f} MB ({drain_growth:+.1f}%) "
+        web_growth = 100 * (last[0] - first[0]) / first[0]
+        drain_growth = 100 * (last[1] - first[1]) / first[1]
+        print(f"soak, 4 clients for {SOAK_MINUTES:g} min: web workers {first[0]:.0f} -> {last[0]:.0f} MB "
+              f"({web_growth:+.1f}%), log drain {first[1]:.0f} -> {last[1]:.0f} MB ({drain_growth:+.1f}%) "
               "(target under +10%)")  # fmt: skip
     else:
         print("soak too short to compare memory samples (BENCH_SOAK_MINUTES)")
@@ -172,11 +152,6 @@ def fold_in_background(stop):
     while not stop.wait(5.0):
         while fold():
             pass
-
-
-def serving_p95(values):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,6 @@ elif "postgres" in os.environ["DATABASE_URL"]:
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
-def p95(values):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 def main():
     from benchmarks.common import ensure_database
 
@@ -46,27 +41,15 @@ def main():
     from django.test import Client
     from django.utils import timezone
 
-    from benchmarks.common import train_demo_version
+    from benchmarks.common import p95, train_demo_version
     from pipelines_app.engine.deployments import deploy_version
     from pipelines_app.models import Deployment, Environment
     from pipelines_app.monitoring import bins, drift, rollups
     from pipelines_app.monitoring.summary import summary
     from pipelines_app.serving.prediction_log import write
 
-    version, result, frame = train_demo_version("bench-credit")
-    from pipelines_app.ml.metrics import evaluate_model
-
     # Evaluated with the template's sensitive features, so that folding also counts selection by group.
-    evaluation = evaluate_model(
-        result.pipeline,
-        result.X_test,
-        result.y_test,
-        task=result.task,
-        target_info=result.target_info,
-        sensitive=["owner", "selfemp"],
-    )
-    version.evaluation = {key: value for key, value in evaluation.items() if key != "metrics"}
-    version.save(update_fields=["evaluation"])
+    version, result, frame = train_demo_version("bench-credit", sensitive=["owner", "selfemp"])
     deployment = deploy_version(Environment.objects.create(name="bench"), version, "system")
     deployment = Deployment.objects.select_related("environment", "model", "primary_version").get(pk=deployment.pk)
 

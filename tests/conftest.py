@@ -24,49 +24,13 @@ TEST_REDIS_DB = 15
 
 def deploy_demo_model(dataset, model_name, environment):
     """The demo model (logistic regression, evaluated with owner and selfemp as sensitive features) trained in
-    this process, registered as ``model_name`` v1 and deployed to ``environment``: serving without a run."""
-    from django.core.files.base import ContentFile
-
+    this process on ``dataset``, registered as ``model_name`` v1 and deployed to ``environment``: serving
+    without a run. The benchmarks train the same one."""
+    from benchmarks.common import train_demo_version
     from pipelines_app.engine.deployments import deploy_version
-    from pipelines_app.ml import artifacts, training
-    from pipelines_app.ml.metrics import evaluate_model
-    from pipelines_app.models import Environment, ModelVersion, RegisteredModel
+    from pipelines_app.models import Environment
 
-    result = training.train_model(
-        dataset.read_frame(),
-        dataset.schema,
-        target="card",
-        estimator_path="sklearn.linear_model.LogisticRegression",
-        params={"max_iter": 1000},
-        drop=["share", "expenditure"],
-        random_state=1,
-        positive_label="yes",
-    )
-    data = artifacts.dump_model(result.pipeline)
-    evaluation = evaluate_model(
-        result.pipeline,
-        result.X_test,
-        result.y_test,
-        task=result.task,
-        target_info=result.target_info,
-        sensitive=["owner", "selfemp"],
-    )
-    version = ModelVersion(
-        model=RegisteredModel.objects.create(name=model_name),
-        version=1,
-        dataset_version=dataset,
-        sha256=artifacts.sha256_of(data),
-        task=result.task,
-        target="card",
-        target_info=result.target_info,
-        estimator=result.estimator,
-        features=result.features,
-        feature_schema=result.feature_schema,
-        reference_profile=result.reference_profile,
-        evaluation={key: value for key, value in evaluation.items() if key != "metrics"},
-    )
-    version.artifact.save("v1.skops", ContentFile(data), save=False)
-    version.save()
+    version, _, _ = train_demo_version(model_name, dataset_version=dataset, sensitive=["owner", "selfemp"])
     deploy_version(Environment.objects.get(name=environment), version, "system")
     return version
 
