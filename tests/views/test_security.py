@@ -117,7 +117,7 @@ def test_tokens_are_never_logged_or_audited(client, client_for, editor, caplog):
         assert token not in caplog.text and token not in audit
 
 
-def test_markup_in_a_pipeline_file_is_text_in_its_diff(client_for, editor, environments, demo_dataset):
+def test_markup_in_a_pipeline_file_and_its_note_is_text(client_for, editor, environments, demo_dataset):
     from pipelines_app.models import Pipeline
 
     text = """version: 1
@@ -132,5 +132,8 @@ stages:
     pipeline = Pipeline.objects.create_from_yaml(text, editor)
     pipeline.save_version(text.replace("first", "second<img src=x onerror=alert(2)>"), editor, note="<b>bold</b>")
     page = client_for(editor).get(f"/pipelines/{pipeline.slug}/diff/").content.decode()
-    assert "<script>alert(" not in page and "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "<script>alert(" not in page and "<img src=x" not in page
     assert "&lt;script&gt;" in page
+    # The version note is shown on the pipeline's page, among its versions.
+    detail = client_for(editor).get(f"/pipelines/{pipeline.slug}/").content.decode()
+    assert "<b>bold</b>" not in detail and "&lt;b&gt;bold&lt;/b&gt;" in detail
