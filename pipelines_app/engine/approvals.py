@@ -13,6 +13,7 @@ from pipelines_app.models import (
     StepRun,
     StepStatus,
 )
+from pipelines_app.models.protection import approval_meets
 
 
 def on_decided(request):
@@ -27,7 +28,8 @@ def on_decided(request):
         from pipelines_app.engine.deployments import deploy_version
 
         environment = Environment.objects.get(name=request.environment)
-        deploy_version(environment, request.model_version, request.requested_by or "system")
+        if approval_meets(request, environment):
+            deploy_version(environment, request.model_version, request.requested_by or "system")
 
 
 def supersede_older(request):

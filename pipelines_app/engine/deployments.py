@@ -13,15 +13,7 @@ from django.utils import timezone
 
 from pipelines_app.models import ApprovalRequest, ApprovalStatus, AuditEvent, Deployment, DeploymentEvent
 from pipelines_app.models.audit import retry_on_deadlock
-
-
-def approval_satisfies(request, environment):
-    """An approved request counts for ``environment`` when its groups and count meet the environment's rules."""
-    return (
-        request.status == ApprovalStatus.APPROVED
-        and request.min_approvals >= environment.min_approvals
-        and set(environment.approver_groups) <= set(request.approver_groups)
-    )
+from pipelines_app.models.protection import Rules
 
 
 def deploy_version(environment, version, actor, strategy="replace", canary_percent=0, run=None):
@@ -86,17 +78,18 @@ def open_deploy_request(environment, version, user, message, run=None, step_run=
             "status": ApprovalStatus.PENDING,
         }
     )
+    rules = Rules.of(environment)
     request, created = ApprovalRequest.objects.get_or_create(
         **lookup,
         defaults={
             "run": run,
             "model_version": version,
             "environment": environment.name,
-            "approver_groups": list(environment.approver_groups),
-            "min_approvals": environment.min_approvals,
+            "approver_groups": list(rules.groups),
+            "min_approvals": rules.min_approvals,
             "requested_by": user,
             "deadline": timezone.now() + timedelta(hours=environment.approval_timeout_hours),
-            "on_timeout": environment.on_timeout,
+            "on_timeout": rules.on_timeout(environment.on_timeout),
             "message": message,
         },
     )

@@ -1,11 +1,13 @@
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from .audit import AuditEvent, retry_on_deadlock
+from .protection import approvals_that_count, groups_counting, parties, refusal, request_rules
 
 
 class DecisionRefused(Exception):
@@ -27,14 +29,23 @@ class ApprovalStatus(models.TextChoices):
 
 class ApprovalRequestManager(models.Manager):
     def waiting_for(self, user):
-        """Pending requests this user may decide: in an approver group, not their own, not yet decided by them."""
-        pending = self.filter(status=ApprovalStatus.PENDING).exclude(requested_by=user).exclude(decisions__user=user)
-        if user.is_superuser:
+        """Pending requests this user may decide: in an approver group (or above it), not party to it (four-eyes,
+        admins included), not yet decided by them. The environment's current floor is applied by ``why_not``."""
+        pending = (
+            self.filter(status=ApprovalStatus.PENDING)
+            .exclude(requested_by=user)
+            .exclude(decisions__user=user)
+            .exclude(run__triggered_by=user)
+            .exclude(run__pipeline_version__author=user)
+            .exclude(model_version__run__triggered_by=user)
+            .exclude(model_version__pipeline_version__author=user)
+        )
+        groups = groups_counting(user)
+        if groups is None:
             return pending
-        groups = list(user.groups.values_list("name", flat=True))
         # approver_groups is a JSON list; a request matches when any of the user's groups is in it.
         query = models.Q(pk__in=[])
-        for group in groups:
+        for group in sorted(groups):
             query |= (
                 models.Q(approver_groups__contains=[group])
                 if connection.vendor == "postgresql"
@@ -51,9 +62,14 @@ class ApprovalRequestManager(models.Manager):
                 request = self.select_for_update().get(pk=pk)
                 if request.status != ApprovalStatus.PENDING:
                     continue
-                outcome = ApprovalStatus.APPROVED if request.on_timeout == "approve" else ApprovalStatus.TIMED_OUT
+                # Asked for at creation, held to the environment's floor now: never approves into a protected one.
+                on_timeout = request_rules(request).on_timeout(request.on_timeout)
+                outcome = ApprovalStatus.APPROVED if on_timeout == "approve" else ApprovalStatus.TIMED_OUT
                 AuditEvent.objects.record(
-                    "system", "approval.timed_out", request, {"on_timeout": request.on_timeout, "outcome": outcome}
+                    "system",
+                    "approval.timed_out",
+                    request,
+                    {"on_timeout": request.on_timeout, "applied": on_timeout, "outcome": outcome},
                 )
                 request._close(outcome)
                 expired += 1
@@ -102,18 +118,21 @@ class ApprovalRequest(models.Model):
         return self.step_run_id is None
 
     @property
-    def requester_id(self):
-        return self.requested_by_id
+    def rules(self):
+        """The rules this request is held to now (its own, within its environment's floor)."""
+        return request_rules(self)
+
+    def party_usernames(self):
+        """Who may not decide this request because they are party to it (four-eyes)."""
+        return sorted(get_user_model().objects.filter(pk__in=parties(self)).values_list("username", flat=True))
 
     def why_not(self, user):
         """The reason ``user`` may not decide this request now, or "" when they may."""
         if self.status != ApprovalStatus.PENDING:
             return f"This request is already {self.get_status_display()}."
-        if self.requested_by_id is not None and self.requested_by_id == user.pk:
-            return "You asked for this (four-eyes rule): someone else must decide."
-        groups = set(user.groups.values_list("name", flat=True))
-        if not user.is_superuser and not groups & set(self.approver_groups):
-            return f"Only members of {', '.join(self.approver_groups)} may decide this request."
+        reason = refusal(self, user)
+        if reason:
+            return reason
         if self.decisions.filter(user=user).exists():
             return "You have already decided on this request."
         return ""
@@ -143,8 +162,10 @@ class ApprovalRequest(models.Model):
             )
             if not approve:
                 locked._close(ApprovalStatus.REJECTED)
-            elif locked.decisions.filter(approve=True).count() >= locked.min_approvals:
-                locked._close(ApprovalStatus.APPROVED)
+            else:
+                rules = locked.rules
+                if len(approvals_that_count(locked, rules)) >= max(rules.min_approvals, 1):
+                    locked._close(ApprovalStatus.APPROVED)
             self.status = locked.status
         return self.status
 

@@ -1,6 +1,12 @@
+import base64
 import json
+import logging
 import secrets
+from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, models, transaction
@@ -9,14 +15,48 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from pipelines_app.spec import SpecContext, SpecError, SpecInvalid, parse_pipeline
+from pipelines_app.spec.context import ApproverLimits
 from pipelines_app.spec.cron import parse_cron
 
 from .audit import AuditEvent, retry_on_deadlock
 from .deployments import Environment
+from .protection import Rules
+
+logger = logging.getLogger(__name__)
 
 
 def new_webhook_secret():
     return secrets.token_hex(32)
+
+
+def _secret_box():
+    """Webhook secrets are sealed with Fernet under a key derived from SECRET_KEY, so a copy of the database
+    alone does not let anyone sign webhooks. SECRET_KEY_FALLBACKS still open what an earlier key sealed (new
+    seals always use the current key), which is how SECRET_KEY can be rotated without breaking every hook."""
+    keys = []
+    for secret_key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mlops-site webhook secrets")
+        keys.append(Fernet(base64.urlsafe_b64encode(hkdf.derive(secret_key.encode()))))
+    return MultiFernet(keys)
+
+
+def seal_secret(secret):
+    return _secret_box().encrypt(secret.encode()).decode()
+
+
+def open_secret(sealed):
+    """The secret, or None when no key at hand opens it (SECRET_KEY changed without a fallback)."""
+    if not sealed:
+        return None
+    try:
+        return _secret_box().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        logger.error("a webhook secret cannot be opened with SECRET_KEY or SECRET_KEY_FALLBACKS")
+        return None
+
+
+def new_sealed_webhook_secret():
+    return seal_secret(new_webhook_secret())
 
 
 # Beat rows for a pipeline's cron triggers are named "<prefix>:<pipeline id>:<index>".
@@ -34,9 +74,17 @@ class PipelineExists(Exception):
 
 def spec_context():
     """What the database knows that a pipeline file may refer to."""
+    environments = list(Environment.objects.all())
     return SpecContext(
-        environments=set(Environment.objects.values_list("name", flat=True)),
+        environments={environment.name for environment in environments},
         groups=set(Group.objects.values_list("name", flat=True)),
+        webhook_allowed_hosts=list(settings.NOTIFY_ALLOWED_HOSTS),
+        step_timeout_max=settings.STEP_TIMEOUT_MAX,
+        protected_environments={
+            rules.environment: ApproverLimits(frozenset(rules.allowed_approver_groups()), rules.min_approvals)
+            for rules in map(Rules.of, environments)
+            if rules.protected
+        },
     )
 
 
@@ -97,7 +145,12 @@ class Pipeline(models.Model):
     current_version = models.ForeignKey(
         "PipelineVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    # Sealed (see _secret_box): the secret must be shown to its editors, who sign with it, so it cannot be hashed.
+    sealed_webhook_secret = models.TextField(default=new_sealed_webhook_secret)
+    # After a rotation the old secret keeps working until previous_webhook_secret_until, so that senders can
+    # switch over without dropped deliveries.
+    sealed_previous_webhook_secret = models.TextField(blank=True)
+    previous_webhook_secret_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -147,6 +200,49 @@ class Pipeline(models.Model):
             verb = "pipeline.created" if created else "pipeline.version_saved"
             AuditEvent.objects.record(user, verb, self, {"version": number, "note": note})
         return version
+
+    @property
+    def webhook_secret(self):
+        """The current secret in clear, for the editors who sign with it (None if it cannot be opened)."""
+        return open_secret(self.sealed_webhook_secret)
+
+    def previous_webhook_secret_valid(self, now=None):
+        until = self.previous_webhook_secret_until
+        return bool(self.sealed_previous_webhook_secret) and until is not None and (now or timezone.now()) < until
+
+    def webhook_secrets(self):
+        """Every secret a webhook may be signed with right now: the current one, and the previous one during
+        its grace period."""
+        sealed = [self.sealed_webhook_secret]
+        if self.previous_webhook_secret_valid():
+            sealed.append(self.sealed_previous_webhook_secret)
+        return [secret for secret in map(open_secret, sealed) if secret]
+
+    @retry_on_deadlock
+    def rotate_webhook_secret(self, user):
+        """Make a new secret; the current one stays valid for WEBHOOK_SECRET_GRACE_HOURS. A second rotation
+        within the grace period ends the oldest secret at once: only one previous secret is kept."""
+        grace = timedelta(hours=settings.WEBHOOK_SECRET_GRACE_HOURS)
+        with transaction.atomic():
+            # Two rotations at once must not both keep the same "previous" secret and lose one of the new ones.
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            now = timezone.now()
+            self.sealed_previous_webhook_secret = locked.sealed_webhook_secret if grace else ""
+            self.previous_webhook_secret_until = now + grace if grace else None
+            self.sealed_webhook_secret = new_sealed_webhook_secret()
+            self.save(
+                update_fields=[
+                    "sealed_webhook_secret",
+                    "sealed_previous_webhook_secret",
+                    "previous_webhook_secret_until",
+                ]
+            )
+            AuditEvent.objects.record(
+                user,
+                "pipeline.webhook_secret_rotated",
+                self,
+                {"previous_valid_until": self.previous_webhook_secret_until},
+            )
 
     def archive(self, user):
         self.archived_at = timezone.now()

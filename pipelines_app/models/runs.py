@@ -98,6 +98,12 @@ class PipelineRun(models.Model):
         return self.status in RUN_FINISHED
 
     @property
+    def requester(self):
+        """Who asks for what this run produces: whoever started it, else (schedule, webhook, drift) the author of
+        the pipeline version it runs (DESIGN.md §8), so four-eyes always has someone to keep out."""
+        return self.triggered_by or self.pipeline_version.author
+
+    @property
     def duration(self):
         if not self.started_at:
             return None
@@ -136,6 +142,9 @@ class StepRun(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=1)
     retry_backoff_s = models.FloatField(default=10)
     on_failure = models.CharField(max_length=10, default="abort")
+    # Seconds one attempt may run: the file's step_timeout or STEP_TIMEOUT_DEFAULT, capped by STEP_TIMEOUT_MAX,
+    # fixed when the run starts. Null on steps of runs started before limits existed (the default applies).
+    time_limit_s = models.PositiveIntegerField(null=True, blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -3,6 +3,8 @@ and datasets. They read the plain data (with positions) rather than the models, 
 other parts of the file are invalid."""
 
 from .context import SpecContext
+from .destinations import destination_problem
+from .durations import DurationError, format_duration, parse_duration
 from .errors import SpecError, unknown_name
 from .references import StepPlace, reference_errors, step_places
 from .steps import STEP_TYPES
@@ -16,6 +18,10 @@ def semantic_errors(loaded: LoadedYaml, context: SpecContext | None = None) -> l
     errors += reference_errors(loaded, places)
     if context is not None:
         errors += _context_errors(loaded, places, context)
+        if context.webhook_allowed_hosts is not None:
+            errors += _webhook_destination_errors(loaded, places, context.webhook_allowed_hosts)
+        if context.step_timeout_max is not None:
+            errors += _step_timeout_errors(loaded, places, context.step_timeout_max)
     return errors
 
 
@@ -137,11 +143,70 @@ def _context_errors(loaded: LoadedYaml, places: list[StepPlace], context: SpecCo
                     errors.append(loaded.error((*place.path, "approvers", index), message))
     if context.groups:
         errors += _recipient_group_errors(loaded, places, context.groups)
+    if context.protected_environments:
+        errors += _approval_floor_errors(loaded, places, context)
+    return errors
+
+
+def _guarded_environment(loaded: LoadedYaml, places: list[StepPlace], approval: StepPlace) -> str | None:
+    """The environment of the first deploy step after an approval step: what its reviewers let a model into."""
+    after = places[places.index(approval) + 1 :]
+    deploy = next((place for place in after if place.type == "deploy"), None)
+    environment = loaded.get(deploy.path).get("environment") if deploy else None
+    return environment if isinstance(environment, str) else None
+
+
+def _approval_floor_errors(loaded: LoadedYaml, places: list[StepPlace], context: SpecContext) -> list[SpecError]:
+    """An approval step before a deploy to a protected environment may narrow its rules, never lower them."""
+    errors = []
+    for place in places:
+        if place.type != "approval":
+            continue
+        name = _guarded_environment(loaded, places, place)
+        limits = context.protected_environments.get(name) if name else None
+        if limits is None:
+            continue
+        step = loaded.get(place.path)
+        trusted = ", ".join(sorted(limits.groups))
+        approvers = step.get("approvers")
+        for index, group in enumerate(approvers if isinstance(approvers, list) else []):
+            if isinstance(group, str) and group not in limits.groups:
+                message = (
+                    f"approver group '{group}' may not approve deploys to {name}: {name} trusts only {trusted}; "
+                    "an approval step may narrow an environment's approver groups, not widen them"
+                )
+                errors.append(loaded.error((*place.path, "approvers", index), message))
+        needed = step.get("min_approvals")
+        if isinstance(needed, int) and not isinstance(needed, bool) and needed < limits.min_approvals:
+            message = (
+                f"min_approvals {needed} is below the {limits.min_approvals} that {name} requires; an approval "
+                "step may raise an environment's count, not lower it"
+            )
+            errors.append(loaded.error((*place.path, "min_approvals"), message))
+        if step.get("on_timeout") == "approve":
+            message = (
+                f"on_timeout: approve is not allowed before a deploy to {name}, a protected environment: "
+                "a timeout there can only reject"
+            )
+            errors.append(loaded.error((*place.path, "on_timeout"), message))
     return errors
 
 
 def _recipient_group_errors(loaded: LoadedYaml, places: list[StepPlace], groups: set[str]) -> list[SpecError]:
     """'group:<name>' recipients, in notifications and in notify steps, must name existing groups."""
+    errors = []
+    for path, recipients in _recipient_lists(loaded, places):
+        for index, recipient in enumerate(recipients if isinstance(recipients, list) else []):
+            if isinstance(recipient, str) and recipient.startswith("group:"):
+                group = recipient.partition(":")[2]
+                if group and group not in groups:
+                    message = unknown_name(f"group '{group}' does not exist", group, groups)
+                    errors.append(loaded.error((*path, index), message))
+    return errors
+
+
+def _recipient_lists(loaded: LoadedYaml, places: list[StepPlace]) -> list[tuple[tuple, object]]:
+    """(path, value) of every recipient list: each rule's `to` under notifications, each notify step's `to`."""
     lists = []
     notifications = loaded.get(("notifications",), [])
     for index, notification in enumerate(notifications if isinstance(notifications, list) else []):
@@ -150,12 +215,39 @@ def _recipient_group_errors(loaded: LoadedYaml, places: list[StepPlace], groups:
     for place in places:
         if place.type == "notify":
             lists.append(((*place.path, "to"), loaded.get(place.path).get("to")))
+    return lists
+
+
+def _webhook_destination_errors(loaded: LoadedYaml, places: list[StepPlace], allowed_hosts) -> list[SpecError]:
+    """'webhook:' recipients must point where the site may call (NOTIFY_ALLOWED_HOSTS, else public hosts); the
+    outbound client checks again after resolving the name, when it sends."""
     errors = []
-    for path, recipients in lists:
+    for path, recipients in _recipient_lists(loaded, places):
         for index, recipient in enumerate(recipients if isinstance(recipients, list) else []):
-            if isinstance(recipient, str) and recipient.startswith("group:"):
-                group = recipient.partition(":")[2]
-                if group and group not in groups:
-                    message = unknown_name(f"group '{group}' does not exist", group, groups)
-                    errors.append(loaded.error((*path, index), message))
+            if not isinstance(recipient, str) or not recipient.startswith("webhook:"):
+                continue
+            url = recipient.partition(":")[2]
+            if not url.startswith(("http://", "https://")):
+                continue  # the recipient's own check already says it needs an http(s) address
+            problem = destination_problem(url, allowed_hosts)
+            if problem:
+                errors.append(loaded.error((*path, index), f"webhook {problem}"))
+    return errors
+
+
+def _step_timeout_errors(loaded: LoadedYaml, places: list[StepPlace], maximum: int) -> list[SpecError]:
+    """A step_timeout above the site's STEP_TIMEOUT_MAX: the worker would stop the step at the maximum anyway."""
+    errors = []
+    for place in places:
+        text = loaded.get(place.path).get("step_timeout")
+        try:
+            seconds = parse_duration(text) if text is not None else None
+        except DurationError:
+            continue  # reported by the step's model
+        if seconds is not None and seconds > maximum:
+            message = (
+                f"step_timeout {text} is longer than this site allows a step to run, {format_duration(maximum)} "
+                "(STEP_TIMEOUT_MAX)"
+            )
+            errors.append(loaded.error((*place.path, "step_timeout"), message))
     return errors

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from pipelines_app.engine.runs import WaitForApproval
 from pipelines_app.models import ApprovalRequest, AuditEvent
+from pipelines_app.models.protection import Rules
 from pipelines_app.notifications import notify_reviewers
 
 
@@ -38,17 +39,20 @@ class ApprovalStep:
         spec = ctx.step_spec
         run = ctx.run
         run.refresh_from_db(fields=["model_version"])
+        environment = _guarded_environment(ctx)
+        # The file may narrow the environment's rules, never lower them (DESIGN.md §8).
+        rules = Rules.for_name(environment).narrowed(spec.approvers, spec.min_approvals)
         request, created = ApprovalRequest.objects.get_or_create(
             step_run=ctx.step_run,
             defaults={
                 "run": run,
                 "model_version": run.model_version,
-                "environment": _guarded_environment(ctx),
-                "approver_groups": list(spec.approvers),
-                "min_approvals": spec.min_approvals,
-                "requested_by": run.triggered_by,
+                "environment": environment,
+                "approver_groups": list(rules.groups),
+                "min_approvals": rules.min_approvals,
+                "requested_by": run.requester,
                 "deadline": timezone.now() + timedelta(seconds=spec.timeout_seconds),
-                "on_timeout": spec.on_timeout,
+                "on_timeout": rules.on_timeout(spec.on_timeout),
                 "message": render_message(spec.message or "Approve ${model} v${run.model_version}?", run),
             },
         )

@@ -1,19 +1,15 @@
 """``deploy`` puts the run's model version in an environment; ``rollback`` goes back to the previous primary.
 
 A protected environment needs an approval that meets its rules: an earlier
-approved approval step of the same run counts when its groups and count
-satisfy them; otherwise this step opens its own request and the run waits.
+approved approval step of the same run counts only when the environment's
+rules hold for the decisions it actually got (``approval_meets``); otherwise
+this step opens its own request and the run waits.
 """
 
-from pipelines_app.engine.deployments import (
-    DeploymentRefused,
-    approval_satisfies,
-    deploy_version,
-    open_deploy_request,
-    rollback,
-)
+from pipelines_app.engine.deployments import DeploymentRefused, deploy_version, open_deploy_request, rollback
 from pipelines_app.engine.runs import StepFailed, WaitForApproval
 from pipelines_app.models import ApprovalRequest, ApprovalStatus, Deployment, Environment
+from pipelines_app.models.protection import Rules, approval_meets
 
 
 class DeployStep:
@@ -29,18 +25,23 @@ class DeployStep:
             raise StepFailed(f"environment '{spec.environment}' does not exist")
         if environment.protected:
             earlier = [r for r in ApprovalRequest.objects.filter(run=run) if r.step_run_id != ctx.step_run.pk]
-            if not any(approval_satisfies(r, environment) for r in earlier):
+            if not any(approval_meets(r, environment) for r in earlier):
                 own, _ = open_deploy_request(
                     environment,
                     version,
-                    run.triggered_by,
+                    run.requester,
                     f"Deploy {version} to {environment.name}?",
                     run,
                     ctx.step_run,
                 )
-                if own.status != ApprovalStatus.APPROVED:
+                if own.status == ApprovalStatus.PENDING:
                     ctx.log(f"{environment.name} is protected: waiting for approval {own.pk}")
                     raise WaitForApproval(own.pk)
+                if not approval_meets(own, environment):
+                    raise StepFailed(
+                        f"approval {own.pk} is {own.get_status_display()} and does not meet the rules of "
+                        f"{environment.name} ({Rules.of(environment).describe()})"
+                    )
         deploy_version(environment, version, "system", spec.strategy, spec.canary_percent or 0, run=run)
         ctx.log(f"deployed {version} to {environment.name} ({spec.strategy})")
         return {"environment": environment.name, "model_version": version.version, "strategy": spec.strategy}

@@ -173,6 +173,9 @@ class EnvironmentForm(forms.ModelForm):
             self.add_error("min_approvals", "With approver groups, at least one approval is needed.")
         if needed and not groups:
             self.add_error("approver_groups", "Name the groups whose members approve, or set min approvals to 0.")
+        if groups and needed and data.get("on_timeout") == "approve":
+            # DESIGN.md §8: nobody's silence lets a model into a protected environment.
+            self.add_error("on_timeout", "A protected environment can only reject a request nobody decided in time.")
         if groups and needed:
             people = (
                 get_user_model()

@@ -72,15 +72,35 @@ def test_a_promotion_rejected_deploys_nothing(version, editor, reviewer):
     assert primary(version, "production") is None
 
 
-def test_a_timed_out_promotion_with_on_timeout_approve_deploys(version, editor):
+def test_a_timed_out_promotion_to_a_protected_environment_deploys_nothing(version, editor):
     production = Environment.objects.get(name="production")
-    production.on_timeout = "approve"
+    production.on_timeout = "approve"  # set past the form (admin site, an old row): the rules still hold
     production.save()
     _, request = promote_model_version(version, production, editor)
+    assert request.on_timeout == "reject"
     ApprovalRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     assert ApprovalRequest.objects.expire_due() == 1
-    assert primary(version, "production") == version
-    assert DeploymentEvent.objects.get(deployment__environment=production).actor_name == editor.username
+    request.refresh_from_db()
+    assert request.status == "timed_out" and primary(version, "production") is None
+    assert not DeploymentEvent.objects.filter(deployment__environment=production).exists()
+
+
+def test_a_timed_out_promotion_to_an_open_environment_with_approve_deploys(version, editor):
+    # An environment with groups but no minimum is open: its requests may approve themselves on timeout.
+    qa = Environment.objects.create(name="qa")
+    request = ApprovalRequest.objects.create(
+        model_version=version,
+        environment="qa",
+        approver_groups=["reviewers"],
+        min_approvals=1,
+        requested_by=editor,
+        on_timeout="approve",
+        deadline=timezone.now() - timedelta(seconds=1),
+    )
+    assert ApprovalRequest.objects.expire_due() == 1
+    request.refresh_from_db()
+    assert request.status == "approved" and primary(version, "qa") == version
+    assert DeploymentEvent.objects.get(deployment__environment=qa).actor_name == editor.username
 
 
 def test_promoting_the_version_already_serving_is_refused(version, editor):

@@ -57,7 +57,7 @@ def test_the_requester_sees_why_there_is_no_button(client_for, editor, waiting):
 
 def test_a_viewer_is_told_who_may_decide(client_for, viewer, waiting):
     text = client_for(viewer).get(waiting.get_absolute_url()).content.decode()
-    assert "Only members of reviewers may decide" in text and 'value="approve"' not in text
+    assert "production accepts decisions only from reviewers" in text and 'value="approve"' not in text
 
 
 def test_approving_in_the_form_records_the_decision(client_for, reviewer, waiting):

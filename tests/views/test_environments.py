@@ -73,14 +73,14 @@ def test_bad_environment_input_is_400_with_the_reason_and_saves_nothing(
 def test_an_admin_changes_the_rules_but_not_the_name(client_for, admin_user, environments, reviewer):
     response = client_for(admin_user).post(
         "/deployments/environments/production/",
-        {**GOOD, "name": "renamed", "approval_timeout_hours": "8", "on_timeout": "approve"},
+        {**GOOD, "name": "renamed", "approval_timeout_hours": "8", "min_approvals": "2"},
     )
     assert response.status_code == 302
     production = Environment.objects.get(name="production")
-    assert (production.approval_timeout_hours, production.on_timeout) == (8, "approve")
+    assert (production.approval_timeout_hours, production.min_approvals) == (8, 2)
     assert not Environment.objects.filter(name="renamed").exists()
     event = AuditEvent.objects.get(verb="environment.changed")
-    assert event.payload["on_timeout"] == "approve" and "name" not in event.payload
+    assert event.payload["min_approvals"] == 2 and "name" not in event.payload
 
 
 def test_an_unknown_environment_is_404(client_for, admin_user, environments):
