@@ -24,6 +24,7 @@ from pipelines_app.models import (
     Rollup,
     RollupCursor,
     StepRun,
+    WebhookDelivery,
     WorkerHeartbeat,
 )
 
@@ -87,7 +88,9 @@ class DatasetVersionAdmin(ReadOnlyHistoryAdmin):
 class PipelineAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "model_name", "owner", "updated_at", "archived_at"]
     search_fields = ["name", "slug", "model_name"]
-    readonly_fields = ["current_version", "webhook_secret"]
+    # The sealed secrets are ciphertext: editing them could only break the webhook (rotate from the pipeline's page).
+    exclude = ["sealed_webhook_secret", "sealed_previous_webhook_secret"]
+    readonly_fields = ["current_version", "webhook_secret", "previous_webhook_secret_until"]
 
 
 @admin.register(PipelineVersion)
@@ -154,6 +157,12 @@ class ApprovalRequestAdmin(ReadOnlyHistoryAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyHistoryAdmin):
     list_display = ["user", "message", "created_at", "read_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["id", "purpose", "status", "http_status", "attempts", "created_at"]
+    list_filter = ["status", "purpose"]
 
 
 @admin.register(PredictionLog)

@@ -1,4 +1,5 @@
-"""Pipeline-level notifications (``notifications:`` in the file): e-mail to people and groups."""
+"""Pipeline-level notifications (``notifications:`` in the file): in-app, e-mail to people and groups, webhooks
+(through the guarded client in ``pipelines_app.outbound``)."""
 
 import logging
 
@@ -6,37 +7,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
-from pipelines_app.models import Notification, PipelineRun
+from pipelines_app.models import Notification, PipelineRun, WebhookDelivery
+from pipelines_app.models.protection import parties
+from pipelines_app.outbound import deliver_webhook
 
 log = logging.getLogger(__name__)
 
 # Run statuses as the file names them.
 EVENT_NAMES = {"waiting_approval": "waiting_for_approval"}
-
-
-def post_webhook(url, payload, attempts=3, timeout=10, backoff_s=1.0):
-    """POST JSON to an http(s) URL, retrying on network errors and 5xx; returns the final HTTP status or None."""
-    import json
-    import time
-    import urllib.error
-    import urllib.request
-
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"webhook URL must be http(s): {url}")
-    body = json.dumps(payload, default=str).encode()
-    for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500 or attempt == attempts:
-                return exc.code
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
-            if attempt == attempts:
-                return None
-        time.sleep(backoff_s * attempt)
-    return None
 
 
 def webhook_urls(addresses):
@@ -51,10 +29,9 @@ def group_members(addresses):
 
 
 def notify_reviewers(request):
-    """A request waits for its approver groups: in-app and by e-mail, never to whoever asked."""
-    users = [
-        u for u in group_members([f"group:{g}" for g in request.approver_groups]) if u.pk != request.requested_by_id
-    ]
+    """A request waits for its approver groups: in-app and by e-mail, never to those party to it (four-eyes)."""
+    excluded = parties(request)
+    users = [u for u in group_members([f"group:{g}" for g in request.approver_groups]) if u.pk not in excluded]
     url = _approval_url(request)
     Notification.objects.notify(users, f"Approval needed: {request.message}", url)
     emails = sorted({u.email for u in users if u.email})
@@ -110,7 +87,7 @@ def notify_run_event(run_id, status):
     subject_line = f"{run.pipeline.name}: run {run.pk} {event.replace('_', ' ')}"
     Notification.objects.notify(group_members(to), subject_line, f"/runs/{run.pk}/")
     for url in webhook_urls(to):
-        status = post_webhook(
+        deliver_webhook(
             url,
             {
                 "run": run.pk,
@@ -119,9 +96,9 @@ def notify_run_event(run_id, status):
                 "url": f"{settings.SITE_URL}/runs/{run.pk}/",
                 "error": run.error,
             },
+            purpose=WebhookDelivery.Purpose.RUN,
+            run=run,
         )
-        if status is None or status >= 400:
-            log.warning("webhook %s for run %s answered %s", url, run.pk, status)
     emails = recipients(to)
     if not emails:
         return 0

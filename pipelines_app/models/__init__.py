@@ -6,7 +6,7 @@ from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
 from .monitoring import Alert, AlertRule, DriftReport, Rollup, RollupCursor
-from .notifications import Notification
+from .notifications import Notification, WebhookDelivery
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
 from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
@@ -41,5 +41,6 @@ __all__ = [
     "StepRun",
     "StepStatus",
     "Trigger",
+    "WebhookDelivery",
     "WorkerHeartbeat",
 ]

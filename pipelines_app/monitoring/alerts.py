@@ -15,8 +15,10 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app.models import Alert, AlertRule, AuditEvent, Notification
+from pipelines_app.models import Alert, AlertRule, AuditEvent, Notification, WebhookDelivery
 from pipelines_app.monitoring.summary import WindowInvalid, summary
+from pipelines_app.notifications import group_members, recipients, send_quietly, webhook_urls
+from pipelines_app.outbound import deliver_webhook
 
 log = logging.getLogger(__name__)
 # Below these a window says too little to alert on: a handful of rows always looks drifted.
@@ -130,8 +132,6 @@ def act_on(alert_id):
 
 
 def _notify(alert, text):
-    from pipelines_app.notifications import group_members, post_webhook, recipients, send_quietly, webhook_urls
-
     addresses = alert.rule.notify or []
     url = f"/monitoring/{alert.rule.deployment.model.name}/{alert.rule.deployment.environment.name}/"
     Notification.objects.notify(group_members(addresses), text[:300], url)
@@ -139,7 +139,12 @@ def _notify(alert, text):
     if emails:
         send_quietly(f"[MLOps Site] {text}", url, emails)
     for hook in webhook_urls(addresses):
-        post_webhook(hook, {"event": "alert", "state": alert.state, "message": alert.message, "value": alert.value})
+        deliver_webhook(
+            hook,
+            {"event": "alert", "state": alert.state, "message": alert.message, "value": alert.value},
+            purpose=WebhookDelivery.Purpose.ALERT,
+            alert=alert,
+        )
 
 
 def acknowledge(alert, user):

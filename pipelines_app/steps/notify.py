@@ -4,7 +4,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from pipelines_app.engine.runs import StepFailed
-from pipelines_app.notifications import post_webhook, recipients, webhook_urls
+from pipelines_app.models import WebhookDelivery
+from pipelines_app.notifications import recipients, webhook_urls
+from pipelines_app.outbound import deliver_webhook
 
 
 class NotifyStep:
@@ -23,9 +25,14 @@ class NotifyStep:
             ctx.log(f"e-mailed {len(emails)} recipient(s)")
         if "webhook" in spec.channels:
             for url in webhook_urls(to):
-                status = post_webhook(url, {"run": run.pk, "pipeline": run.pipeline.slug, "message": message})
-                ctx.log(f"webhook {url}: {status or 'no answer'}")
-                if status is None or status >= 400:
-                    raise StepFailed(f"webhook {url} answered {status or 'nothing'} after 3 attempts")
+                delivery = deliver_webhook(
+                    url,
+                    {"run": run.pk, "pipeline": run.pipeline.slug, "message": message},
+                    purpose=WebhookDelivery.Purpose.NOTIFY_STEP,
+                    run=run,
+                )
+                ctx.log(f"webhook {delivery.destination}: {delivery.status} {delivery.http_status or ''}".rstrip())
+                if delivery.status != WebhookDelivery.Status.DELIVERED:
+                    raise StepFailed(f"webhook {delivery.destination} {delivery.status}: {delivery.error}")
                 sent["webhook"] += 1
         return sent

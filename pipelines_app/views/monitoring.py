@@ -21,6 +21,7 @@ from pipelines_app.monitoring.summary import (
     summarise,
     summary,
 )
+from pipelines_app.outbound import destination_problem
 from pipelines_app.permissions import Role, has_role, role_required
 
 WINDOWS = ["1h", "6h", "24h", "7d", "30d"]
@@ -150,9 +151,11 @@ def dashboard_data(request, model, environment):
 
 @role_required(Role.VIEWER)
 def alert_list(request):
-    alerts = Alert.objects.select_related(
-        "rule__deployment__model", "rule__deployment__environment", "acknowledged_by"
-    ).order_by("-started_at", "-id")
+    alerts = (
+        Alert.objects.select_related("rule__deployment__model", "rule__deployment__environment", "acknowledged_by")
+        .prefetch_related("webhook_deliveries")
+        .order_by("-started_at", "-id")
+    )
     state = request.GET.get("state", "")
     if state in Alert.State.values:
         alerts = alerts.filter(state=state)
@@ -204,9 +207,14 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean_notify(self):
         entries = [e.strip() for e in (self.cleaned_data.get("notify") or "").split(",") if e.strip()]
-        bad = [e for e in entries if not (e.startswith(("group:", "webhook:http")) or "@" in e)]
+        webhooks = [e for e in entries if e.startswith("webhook:")]
+        bad = [e for e in entries if e not in webhooks and not (e.startswith("group:") or "@" in e)]
         if bad:
             raise forms.ValidationError(f"Not a group, e-mail address or webhook: {', '.join(bad)}.")
+        # The outbound client checks again when it sends; refusing here tells the editor now, not the audit log later.
+        problems = [destination_problem(e.partition(":")[2]) for e in webhooks]
+        if any(problems):
+            raise forms.ValidationError([f"Webhook {problem}." for problem in problems if problem])
         return entries
 
     def clean_window(self):
