@@ -42,6 +42,7 @@ urlpatterns = [
     path("pipelines/<slug:slug>/edit/", pipelines.pipeline_edit, name="pipeline-edit"),
     path("pipelines/<slug:slug>/diff/", pipelines.pipeline_diff, name="pipeline-diff"),
     path("pipelines/<slug:slug>/archive/", pipelines.pipeline_archive, name="pipeline-archive"),
+    path("pipelines/<slug:slug>/webhook/rotate/", pipelines.pipeline_webhook_rotate, name="pipeline-webhook-rotate"),
     path("pipelines/<slug:slug>/run/", runs.pipeline_run, name="pipeline-run"),
     path("runs/", runs.run_list, name="runs"),
     path("runs/<int:pk>/", runs.run_detail, name="run-detail"),

@@ -2,12 +2,14 @@
 
 import difflib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import Group
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pipelines_app.authoring import ESTIMATORS, TEMPLATES, wizard_yaml
@@ -162,6 +164,7 @@ def pipeline_detail(request, slug):
             "runs": pipeline.runs.select_related("pipeline_version", "model_version__model")[:10],
             "history": run_history(pipeline),
             "can_edit": has_role(request.user, Role.EDITOR),
+            "grace_hours": settings.WEBHOOK_SECRET_GRACE_HOURS,
         },
     )
 
@@ -207,6 +210,22 @@ def pipeline_archive(request, slug):
         pipeline.archive(request.user)
         messages.success(request, f"Archived {pipeline.name}. It keeps its versions and runs; restore it any time.")
     return redirect(pipeline)
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def pipeline_webhook_rotate(request, slug):
+    """A new webhook secret; the old one keeps working for WEBHOOK_SECRET_GRACE_HOURS while senders switch."""
+    pipeline = _get_pipeline(slug)
+    pipeline.rotate_webhook_secret(request.user)
+    if pipeline.previous_webhook_secret_valid():
+        until = timezone.localtime(pipeline.previous_webhook_secret_until)
+        messages.success(
+            request, f"New webhook secret made. The old one keeps working until {until:%Y-%m-%d %H:%M %Z}."
+        )
+    else:
+        messages.success(request, "New webhook secret made. The old one no longer works.")
+    return redirect(pipeline.get_absolute_url() + "#webhook")
 
 
 def _wizard_form(request, data=None):

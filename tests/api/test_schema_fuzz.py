@@ -20,7 +20,7 @@ def admin_token(admin_user):
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_keeps_its_schema(case, admin_token):
+def test_the_api_keeps_its_schema(case, admin_token, redis_url):
     # Left out: whether a valid-looking body is accepted and an invalid one refused. A pipeline file can be
     # well-formed JSON and still not a pipeline (400 with its errors is right); a repeated ?page= is read once.
     case.call_and_validate(
