@@ -1,4 +1,9 @@
-"""POST /api/v1/feedback/: ground-truth labels for scored requests, joined by request id."""
+"""POST /api/v1/feedback/: ground-truth labels for scored requests, joined by request id.
+
+A label names its row by the server's id (``X-Request-ID`` / ``request_ids`` of the answer) or by the caller's
+own ``X-Request-ID``; either way it is stored under the server's row id, so that the same row labelled twice
+keeps one label.
+"""
 
 import logging
 
@@ -16,7 +21,10 @@ MAX_ITEMS = 10_000
 
 
 class FeedbackItemSerializer(serializers.Serializer):
-    request_id = serializers.CharField(max_length=80)
+    request_id = serializers.CharField(
+        max_length=80,
+        help_text="The row's id from the answer, or the X-Request-ID the caller sent (<id>-<row> in a batch).",
+    )
     label = serializers.JSONField()
 
     def validate_label(self, value):
@@ -57,11 +65,11 @@ class FeedbackView(APIView):
             log.warning("could not drain the prediction log before joining feedback", exc_info=True)
         found = PredictionLog.objects.find_rows(list(valid))
         with transaction.atomic():
-            for request_id, (log_row, index) in found.items():
+            for given_id, (log_row, index) in found.items():
                 Feedback.objects.update_or_create(
-                    request_id=request_id,
+                    request_id=log_row.row_id(index),
                     defaults={
-                        "label": valid[request_id],
+                        "label": valid[given_id],
                         "prediction_log": log_row,
                         "row": index,
                         "created_by": request.user,

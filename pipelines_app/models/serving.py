@@ -5,17 +5,29 @@ from django.utils import timezone
 
 class PredictionLogManager(models.Manager):
     def find_rows(self, row_ids_):
-        """{row id: (answered request, row index)} for the ids that name a scored row; the rest are unknown."""
-        answered = self.filter(status_code=200).exclude(role="shadow")
-        found = {log.request_id: (log, 0) for log in answered.filter(request_id__in=row_ids_, rows=1)}
+        """{row id: (answered request, row index)} for the ids that name a scored row; the rest are unknown.
+
+        An id is the server's row id first; failing that, the caller's own ``X-Request-ID`` (``<id>-<row>`` in a
+        batch). A caller may reuse its id, so several requests can carry it: its latest request is the one meant.
+        """
+        found = self._find_by("request_id", row_ids_)
+        rest = [row_id for row_id in row_ids_ if row_id not in found]
+        if rest:
+            found.update(self._find_by("client_request_id", rest))
+        return found
+
+    def _find_by(self, field, row_ids_):
+        # Oldest first, so that where a client's id names several requests the latest is the one kept.
+        answered = self.filter(status_code=200).exclude(role="shadow").order_by("id")
+        found = {getattr(log, field): (log, 0) for log in answered.filter(**{f"{field}__in": row_ids_, "rows": 1})}
         batched = {}
         for row_id in row_ids_:
             base, _, index = row_id.rpartition("-")
             if row_id not in found and base and index.isdigit():
                 batched.setdefault(base, []).append((row_id, int(index)))
-        for log in answered.filter(request_id__in=list(batched)):
-            for row_id, index in batched[log.request_id]:
-                if log.rows > 1 and index < log.rows:
+        for log in answered.filter(**{f"{field}__in": list(batched), "rows__gt": 1}):
+            for row_id, index in batched[getattr(log, field)]:
+                if index < log.rows:
                     found[row_id] = (log, index)
         return found
 
@@ -38,7 +50,8 @@ class PredictionLog(models.Model):
     (inputs by column, a prediction and score per row), how fast.
 
     A batch is one row here, its inputs kept by column: a 100-row request costs the database one insert, not a
-    hundred. Each scored row has its own request id, ``<request_id>-<row>`` in a batch (see ``row_ids``).
+    hundred. Each scored row has its own request id, ``<request_id>-<row>`` in a batch (see ``row_ids``); the
+    caller's ``X-Request-ID``, if it sent one, is kept beside it and names the rows the same way.
     Written in bulk from the Redis buffer by ``serving.prediction_log.drain`` (a Celery task), never on the
     request path.
     """
@@ -48,7 +61,10 @@ class PredictionLog(models.Model):
         CANARY = "canary", "canary"
         SHADOW = "shadow", "shadow"
 
-    request_id = models.CharField(max_length=80)
+    request_id = models.CharField(max_length=80)  # the server's own (``views.serving.new_request_id``)
+    client_request_id = models.CharField(
+        max_length=64, null=True, blank=True, help_text="The caller's X-Request-ID, as sent; not unique."
+    )
     deployment = models.ForeignKey("Deployment", on_delete=models.CASCADE, related_name="predictions")
     model_version = models.ForeignKey(
         "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions"
@@ -70,10 +86,18 @@ class PredictionLog(models.Model):
         indexes = [
             # Rates on /deployments/ and the rollups read a deployment's recent requests.
             models.Index(fields=["deployment", "created_at"], name="prediction_deployment_time_idx"),
+            # Feedback sent by the caller's own id. Partial: requests without one (most) cost the log's
+            # bulk writes nothing here.
+            models.Index(
+                fields=["client_request_id"],
+                name="prediction_client_id_idx",
+                condition=models.Q(client_request_id__isnull=False),
+            ),
         ]
         constraints = [
-            # One row per request id and role: a buffer drained twice writes nothing twice. It also serves
-            # feedback, which finds a request by its id.
+            # One row per request id and role: a buffer drained twice writes nothing twice. The id is always
+            # the server's own (a caller's X-Request-ID is ``client_request_id``), so no two requests share
+            # it. It also serves feedback, which finds a request by its id.
             models.UniqueConstraint(fields=["request_id", "role"], name="one_prediction_per_request_role"),
         ]
 
@@ -82,6 +106,10 @@ class PredictionLog(models.Model):
 
     def row_ids(self):
         return row_ids(self.request_id, self.rows)
+
+    def row_id(self, index: int) -> str:
+        """The server's id of one scored row (see ``row_ids``)."""
+        return self.request_id if self.rows == 1 else f"{self.request_id}-{index}"
 
 
 def row_ids(request_id: str, n: int) -> list[str]:

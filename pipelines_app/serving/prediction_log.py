@@ -150,7 +150,8 @@ def drain(max_batches: int = 50) -> int:
                     log.error("dropping an unreadable prediction log entry: %r", item[:200])
             written += write(entries)
             # Trimmed only after the rows are committed: a crash in between writes them again, and the unique
-            # (request id, role) key makes that harmless.
+            # (request id, role) key makes that harmless. The id is the server's, unique per request, so that
+            # key never merges two different requests.
             client.ltrim(BUFFER_KEY, len(raw), -1)
     finally:
         client.delete(DRAIN_LOCK_KEY)
@@ -160,6 +161,7 @@ def drain(max_batches: int = 50) -> int:
 # PredictionLog columns, in the order the rows below are built.
 COLUMNS = (
     "request_id",
+    "client_request_id",
     "deployment_id",
     "model_version_id",
     "role",
@@ -200,7 +202,10 @@ def write(entries: list[dict]) -> int:
 
 def _insert(rows):
     """PostgreSQL: COPY, several times faster than INSERT for this volume. Rows already written (a drain that
-    stopped between writing and trimming the buffer) make COPY fail; then an INSERT that skips them."""
+    stopped between writing and trimming the buffer) make COPY fail; then an INSERT that skips them.
+
+    Skipping a conflict only ever skips the same entry written again: request ids are the server's own
+    (``views.serving.new_request_id``), never a caller's, so a conflict cannot hide a different request."""
     from pipelines_app.models import PredictionLog
 
     if connection.vendor == "postgresql":
@@ -235,6 +240,7 @@ def _insert(rows):
 def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error=""):
     return (
         entry["rid"],
+        entry.get("crid"),  # the caller's X-Request-ID or None; absent from entries buffered before it existed
         entry["dep"],
         version_id,
         role,

@@ -23,7 +23,10 @@ from pipelines_app.serving.payloads import PayloadError, parse_payload, type_col
 
 TOKEN_TTL_S = 5.0
 _tokens: dict[str, tuple[float, bool]] = {}
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A caller's own X-Request-ID: printable ASCII, at most 64 characters, so that a batch row's "<id>-<row>"
+# still fits the 80 characters feedback reads. It is kept on the log row (``client_request_id``), never used
+# as the request's id.
+_CLIENT_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,64}")
 
 
 def _error(status, message, **extra):
@@ -118,8 +121,10 @@ def invocations(request, model, environment):
     route, refused = _route_for_caller(request, model, environment)
     if refused:
         return refused
-    given = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = given if _REQUEST_ID.match(given) else new_request_id()
+    # Always the server's id, and the canary split by it: a caller that chose the id would choose its version
+    # and, by reusing an id, have its requests merged into one log row.
+    request_id = new_request_id()
+    client_id = request.META.get("HTTP_X_REQUEST_ID") or None
     canary = route.canary is not None and models_cache.goes_to_canary(request_id, route.canary_percent)
     target = route.canary if canary else route.primary
     role = "canary" if canary else "primary"
@@ -133,6 +138,9 @@ def invocations(request, model, environment):
     except ValueError:
         length = 0
     try:
+        if client_id is not None and not _CLIENT_REQUEST_ID.fullmatch(client_id):
+            client_id = None  # refused, and not kept: it may be anything up to the header size limit
+            raise PayloadError("The X-Request-ID header must be 1 to 64 printable ASCII characters.")
         if length > limit:
             raise PayloadError(f"The body is {length} bytes; at most {limit} are accepted.", status=413)
         body = request.read(limit + 1)
@@ -143,7 +151,7 @@ def invocations(request, model, environment):
             rows, loaded.feature_schema, ignore_unknown=route.ignore_unknown, max_rows=settings.SERVING_MAX_ROWS
         )
     except PayloadError as exc:
-        _log_refusal(route, loaded, role, request_id, exc, started)
+        _log_refusal(route, loaded, role, request_id, exc, started, client_id=client_id)
         response = JsonResponse(exc.as_json(), status=exc.status)
         response["X-Request-ID"] = request_id
         return response
@@ -156,7 +164,7 @@ def invocations(request, model, environment):
     payload = orjson.dumps(answer)
     latency = (time.perf_counter() - started) * 1000
     if settings.SERVING_LOG_PREDICTIONS:
-        _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency)
+        _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id)
     response = HttpResponse(payload, content_type="application/json")
     response["X-Request-ID"] = request_id
     response["X-Model-Version"] = str(loaded.version)
@@ -165,10 +173,11 @@ def invocations(request, model, environment):
     return response
 
 
-def _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency):
+def _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id=None):
     prediction_log.record(
         {
             "rid": request_id,
+            "crid": client_id,
             "n": n,
             "dep": route.deployment_id,
             "ver": loaded.version_id,
@@ -183,10 +192,11 @@ def _log_answer(request_id, n, route, loaded, role, columns, predictions, probab
     )
 
 
-def _log_refusal(route, loaded, role, request_id, exc, started):
+def _log_refusal(route, loaded, role, request_id, exc, started, client_id=None):
     prediction_log.record(
         {
             "rid": request_id,
+            "crid": client_id,
             "n": 0,
             "dep": route.deployment_id,
             "ver": loaded.version_id,

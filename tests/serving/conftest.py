@@ -4,6 +4,19 @@ from pipelines_app.engine.runs import start_run
 from pipelines_app.serving import models_cache
 from pipelines_app.views import serving
 
+# One application as the demo model's callers send it.
+RECORD = {
+    "reports": 0,
+    "age": 37.7,
+    "income": 4.52,
+    "owner": "yes",
+    "selfemp": "no",
+    "dependents": 3,
+    "months": 54,
+    "majorcards": 1,
+    "active": 12,
+}
+
 
 @pytest.fixture(autouse=True)
 def _logs_flushed_in_the_request(settings):
