@@ -55,8 +55,17 @@ def _filtered(requests, params):
 
 @role_required(Role.VIEWER)
 def approval_list(request):
-    base = ApprovalRequest.objects.select_related("model_version__model", "requested_by", "run")
-    mine = list(base.filter(pk__in=ApprovalRequest.objects.waiting_for(request.user).values("pk")).order_by("deadline"))
+    base = ApprovalRequest.objects.select_related(
+        "model_version__model",
+        "requested_by",
+        # What the four-eyes rule reads for each request in "waiting for me".
+        "run__pipeline_version__pipeline",
+        "model_version__run__pipeline_version__pipeline",
+        "model_version__pipeline_version__pipeline",
+    )
+    waiting = base.filter(pk__in=ApprovalRequest.objects.waiting_for(request.user).values("pk")).order_by("deadline")
+    # The query finds candidates; the rules (the environment's current floor) have the last word.
+    mine = [approval for approval in waiting if not approval.why_not(request.user)]
     filters = {name: request.GET.get(name, "") for name in FILTERS}
     page = Paginator(_filtered(base, request.GET).order_by("-id"), 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -84,6 +93,7 @@ def _detail_context(request, approval, form=None):
         "decisions": approval.decisions.select_related("user"),
         "evidence": evidence,
         "why_not": why_not,
+        "party_names": approval.party_usernames(),
         "form": form or DecisionForm(),
         "now": timezone.now(),
     }
@@ -113,11 +123,13 @@ def approval_decide(request, pk):
 
 
 def report_response(request, context, filename):
-    """The evidence as one self-contained HTML file: styles, plotly.js and the chart script inline."""
+    """The evidence as one self-contained HTML file: styles, plotly.js and the chart scripts inline."""
     from plotly.offline import get_plotlyjs
 
-    with open(finders.find("js/evidence_charts.js"), encoding="utf-8") as script:
-        charts_js = script.read()
+    charts_js = ""
+    for name in ("js/as_text.js", "js/evidence_charts.js"):
+        with open(finders.find(name), encoding="utf-8") as script:
+            charts_js += script.read()
     html = render_to_string(
         "approvals/report.html",
         {**context, "plotly_js": get_plotlyjs(), "charts_js": charts_js, "now": timezone.now()},

@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", function () {
                hovertemplate: "%{x:.3g}: %{y}<extra></extra>"};
     } else if (col.frequencies) {
       var keys = Object.keys(col.frequencies);
-      trace = {type: "bar", x: keys.map(function (k) { return k === "__other__" ? "other" : k; }),
+      trace = {type: "bar", x: keys.map(function (k) { return k === "__other__" ? "other" : asText.plotly(k); }),
                y: keys.map(function (k) { return col.frequencies[k]; }), marker: {color: "#7a5cc2"},
                hovertemplate: "%{x}: %{y}<extra></extra>"};
     } else { return; }

@@ -7,7 +7,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var primaryActions = {deploy: 1, promote_canary: 1, rollback: 1};
   var t = [], v = [], text = [];
   events.forEach(function (e) {
-    if (primaryActions[e.action]) { t.push(e.t); v.push(e.version); text.push(e.action + " by " + e.actor); }
+    if (primaryActions[e.action]) { t.push(e.t); v.push(e.version); text.push(asText.plotly(e.action + " by " + e.actor)); }
   });
   if (t.length) { t.push(new Date().toISOString()); v.push(v[v.length - 1]); text.push("now"); }
   var others = events.filter(function (e) { return !primaryActions[e.action]; });
@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", function () {
                  hovertemplate: "v%{y}<br>%{text}<br>%{x}<extra></extra>"}];
   if (others.length) {
     traces.push({x: others.map(function (e) { return e.t; }), y: others.map(function (e) { return e.version; }),
-                 text: others.map(function (e) { return e.action + " by " + e.actor; }), mode: "markers",
+                 text: others.map(function (e) { return asText.plotly(e.action + " by " + e.actor); }), mode: "markers",
                  marker: {symbol: "diamond", size: 10}, name: "canary / shadow",
                  hovertemplate: "v%{y}<br>%{text}<br>%{x}<extra></extra>"});
   }

@@ -1,5 +1,6 @@
 // Approval evidence: candidate and the version serving now, overlaid (ROC, PR, importance) or side by side
-// (confusion matrices). Also inlined into the downloadable report, so it must not depend on anything but Plotly.
+// (confusion matrices). Also inlined into the downloadable report, so it may depend on nothing but Plotly and
+// as_text.js (inlined before it).
 (function () {
   function draw() {
     var node = document.getElementById("evidence-data");
@@ -12,7 +13,7 @@
               xaxis: {title: {text: x}}, yaxis: {title: {text: y}}, legend: {orientation: "h", y: -0.25},
               paper_bgcolor: "rgba(0,0,0,0)"};
     };
-    var name = function (side) { return (side === "candidate" ? "candidate " : "serving ") + data[side].label; };
+    var name = function (side) { return (side === "candidate" ? "candidate " : "serving ") + asText.plotly(data[side].label); };
     function plot(id, traces, lay) {
       var el = document.getElementById(id);
       if (el && traces.length) Plotly.newPlot(el, traces, lay, config);
@@ -24,7 +25,7 @@
       if (curves.pr) pr.push({x: curves.pr.recall, y: curves.pr.precision, mode: "lines", name: name(side), line: {color: colour}});
       var fi = (data[side].feature_importance || []).slice().reverse();
       if (fi.length) importance.push({type: "bar", orientation: "h", name: name(side), marker: {color: colour},
-        y: fi.map(function (f) { return f.feature; }), x: fi.map(function (f) { return f.importance; })});
+        y: fi.map(function (f) { return asText.plotly(f.feature); }), x: fi.map(function (f) { return f.importance; })});
     });
     if (roc.length) roc.push({x: [0, 1], y: [0, 1], mode: "lines", line: {dash: "dot", color: "#aaa"}, showlegend: false});
     plot("evidence-roc", roc, layout("ROC curve", "false-positive rate", "true-positive rate"));
@@ -34,7 +35,8 @@
     sides.forEach(function (s) {
       var cm = data[s[0]].confusion_matrix;
       if (!cm || !cm.matrix) return;
-      plot("evidence-confusion-" + s[0], [{type: "heatmap", z: cm.matrix, x: cm.labels, y: cm.labels,
+      var labels = asText.plotly(cm.labels);
+      plot("evidence-confusion-" + s[0], [{type: "heatmap", z: cm.matrix, x: labels, y: labels,
         colorscale: "Blues", reversescale: true, showscale: false, texttemplate: "%{z}"}],
         Object.assign(layout("Confusion matrix, " + name(s[0]), "predicted", "actual"),
           {yaxis: {autorange: "reversed", title: {text: "actual"}}}));

@@ -37,26 +37,27 @@
     return counts.map(function (c) { return c / total; });
   }
   function text(value, digits) { return value === null || value === undefined ? "—" : Number(value).toFixed(digits); }
+  var el = asText.el, fill = asText.fill, plotlyText = asText.plotly;
   function fact(label, value) {
-    return '<div><span>' + label + '</span><strong>' + value + '</strong></div>';
+    return el("div", {}, el("span", {}, label), el("strong", {}, value));
   }
+  function level(name) { return el("span", {class: "level level-" + name}, name); }
   function draw(data) {
     var levels = Object.keys(data.drift).filter(function (k) { return typeof data.drift[k] === "object"; });
-    document.getElementById("headline").innerHTML = [
+    fill("headline", [
       fact("Version", data.version === null ? "nothing serves" : "v" + data.version), fact("Requests", data.requests), fact("Rows", data.rows),
       fact("Errors", data.error_rate === null ? "—" : (100 * data.error_rate).toFixed(2) + "%"),
       fact("Latency p50 / p95 / p99", text(data.latency_ms.p50, 2) + " / " + text(data.latency_ms.p95, 2) + " / " + text(data.latency_ms.p99, 2) + " ms"),
       fact("Positive rate", data.positive_rate === null ? "—" : (100 * data.positive_rate).toFixed(1) + "%"),
-      fact("Features drifted", (100 * data.share_drifted).toFixed(0) + "%" + (data.dataset_drift ? " (dataset drift)" : "")),
-    ].join("");
+      fact("Features drifted", (100 * data.share_drifted).toFixed(0) + "%" + (data.dataset_drift ? " (dataset drift)" : ""))]);
     var versions = data.versions || [];
     document.getElementById("side-by-side").hidden = versions.length < 2;
-    document.getElementById("version-rows").innerHTML = versions.map(function (v) {
+    fill("version-rows", versions.map(function (v) {
       var pct = function (x) { return x === null ? "—" : (100 * x).toFixed(2) + "%"; };
-      return '<tr data-role="' + v.role + '"><td>v' + v.version + '</td><td>' + v.role + '</td><td>' + v.requests +
-        '</td><td>' + v.rows + '</td><td>' + pct(v.error_rate) + '</td><td>' + pct(v.positive_rate) + '</td><td>' +
-        text(v.latency_p95, 2) + ' ms</td></tr>';
-    }).join("");
+      return el("tr", {"data-role": v.role}, el("td", {}, "v" + v.version), el("td", {}, v.role), el("td", {}, v.requests),
+        el("td", {}, v.rows), el("td", {}, pct(v.error_rate)), el("td", {}, pct(v.positive_rate)),
+        el("td", {}, text(v.latency_p95, 2) + " ms"));
+    }));
     var shapes = markers(data.events);
     timeChart("chart-volume", "Requests per " + data.granularity, data.series, ["requests"], shapes);
     timeChart("chart-latency", "Latency (ms)", data.series, ["p50", "p95", "p99"], shapes, "ms");
@@ -67,34 +68,36 @@
     if (data.reference_scores) scoreTraces.unshift({type: "bar", x: bins, y: share(data.reference_scores), name: "test split"});
     Plotly.react("chart-scores", scoreTraces, Object.assign(layout("Score distribution: now against the test split", "share of rows"),
                  {xaxis: {title: {text: "score"}}, barmode: "group"}), config);
-    document.getElementById("outcome-rows").innerHTML = [["Predictions (score)", data.prediction_drift], ["Labels (feedback)", data.label_drift]]
+    var outcomes = [["Predictions (score)", data.prediction_drift], ["Labels (feedback)", data.label_drift]]
       .filter(function (pair) { return pair[1]; }).map(function (pair) {
         var d = pair[1];
         var detail = d.method === "none" ? d.reason : d.method + " " + text(d.score, 4) + ", PSI " + text(d.psi, 4);
-        return '<tr data-level="' + d.level + '"><td>' + pair[0] + '</td><td>' + detail + '</td><td>' + d.rows +
-          '</td><td><span class="level level-' + d.level + '">' + d.level + '</span></td></tr>';
-      }).join("");
-    Plotly.react("chart-drift", [{type: "bar", x: levels, y: levels.map(function (k) { return data.drift[k].psi; }),
+        return el("tr", {"data-level": d.level}, el("td", {}, pair[0]), el("td", {}, detail), el("td", {}, d.rows),
+                  el("td", {}, level(d.level)));
+      });
+    fill("outcome-rows", outcomes);
+    Plotly.react("chart-drift", [{type: "bar", x: plotlyText(levels), y: levels.map(function (k) { return data.drift[k].psi; }),
       marker: {color: levels.map(function (k) { return {ok: "#1f8a4c", warn: "#b7791f", alert: "#c0392b"}[data.drift[k].level]; })},
       name: "PSI"}], Object.assign(layout("Drift (PSI) by feature", "PSI"), {shapes: [
         {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[0], y1: data.thresholds.psi[0], line: {dash: "dash", color: "#b7791f"}},
         {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[1], y1: data.thresholds.psi[1], line: {dash: "dash", color: "#c0392b"}}]}), config);
-    document.getElementById("drift-rows").innerHTML = levels.map(function (k) {
+    var features = document.getElementById("dashboard").dataset.features;
+    var driftRows = levels.map(function (k) {
       var d = data.drift[k];
-      var link = '<a href="' + document.getElementById("dashboard").dataset.features + encodeURIComponent(k) + '/">' + k + '</a>';
-      return '<tr data-feature="' + k + '" data-level="' + d.level + '"><td>' + link + '</td><td>' + d.method + '</td><td>' +
-        text(d.score, 4) + '</td><td>' + text(d.psi, 4) + '</td><td>' + d.rows + '</td><td><span class="level level-' +
-        d.level + '">' + d.level + '</span></td></tr>';
-    }).join("");
+      var link = el("a", {href: features + encodeURIComponent(k) + "/"}, k);
+      return el("tr", {"data-feature": k, "data-level": d.level}, el("td", {}, link), el("td", {}, d.method),
+                el("td", {}, text(d.score, 4)), el("td", {}, text(d.psi, 4)), el("td", {}, d.rows), el("td", {}, level(d.level)));
+    });
+    fill("drift-rows", driftRows);
     // Every chart's box is placed before any is drawn, so that each is drawn at its final width.
     var featureIds = chartBoxes("feature-charts", "feature-", Object.keys(data.features), function (name) {
       return name + ": current against training";
     });
     Object.keys(data.features).forEach(function (name, i) {
       var f = data.features[name];
-      Plotly.react(featureIds[i], [{type: "bar", x: f.labels, y: share(f.reference), name: "training"},
-                        {type: "bar", x: f.labels, y: share(f.current), name: "current"}],
-                   Object.assign(layout(name, "share"), {barmode: "group"}), config);
+      Plotly.react(featureIds[i], [{type: "bar", x: plotlyText(f.labels), y: share(f.reference), name: "training"},
+                        {type: "bar", x: plotlyText(f.labels), y: share(f.current), name: "current"}],
+                   Object.assign(layout(plotlyText(name), "share"), {barmode: "group"}), config);
     });
     document.getElementById("fairness-empty").hidden = data.fairness.length > 0;
     var fairIds = chartBoxes("fairness-charts", "fairness-", data.fairness.map(function (e) { return e.feature; }),
@@ -103,23 +106,24 @@
       var series = data.fairness_series[entry.feature] || {groups: [], points: []};
       var traces = series.groups.map(function (group, i) {
         return {x: series.points.map(function (p) { return p.t; }), y: series.points.map(function (p) { return p.rates[i]; }),
-                mode: "lines+markers", name: group, connectgaps: false};
+                mode: "lines+markers", name: plotlyText(group), connectgaps: false};
       }).filter(function (trace) { return trace.y.some(function (v) { return v !== null; }); });
       var gap = entry.demographic_parity_difference === null ? "—" : entry.demographic_parity_difference.toFixed(3);
       var tested = entry.at_evaluation === null || entry.at_evaluation === undefined ? "—" : entry.at_evaluation.toFixed(3);
-      Plotly.react(fairIds[i], traces, Object.assign(layout("Selection rate by " + entry.feature +
+      Plotly.react(fairIds[i], traces, Object.assign(layout("Selection rate by " + plotlyText(entry.feature) +
                    "<br><sub>gap between groups now " + gap + ", on the test split " + tested + "</sub>", "selection rate"),
                    {shapes: shapes, margin: {l: 50, r: 10, t: 60, b: 40}}), config);
     });
     drawPerformance(data.performance_series || [], shapes);
     var p = data.performance.realised, e = data.performance.estimated;
     var estimated = e ? [fact("Estimated accuracy (no labels needed)", text(e.accuracy, 3)),
-                         fact("Estimated ROC AUC", text(e.roc_auc, 3))].join("") : "";
-    document.getElementById("performance").innerHTML = estimated + (p.labelled ? [
+                         fact("Estimated ROC AUC", text(e.roc_auc, 3))] : [];
+    var realised = p.labelled ? [
       fact("Labelled rows", p.labelled), fact("Label coverage", (100 * (p.label_coverage || 0)).toFixed(1) + "%"),
       fact("Accuracy", text(p.accuracy, 3)), fact("Precision", text(p.precision, 3)),
-      fact("Recall", text(p.recall, 3)), fact("ROC AUC", text(p.roc_auc, 3))].join("") :
-      '<p class="muted">No labels yet: POST them to /api/v1/feedback/ by request id.</p>');
+      fact("Recall", text(p.recall, 3)), fact("ROC AUC", text(p.roc_auc, 3))] :
+      [el("p", {class: "muted"}, "No labels yet: POST them to /api/v1/feedback/ by request id.")];
+    fill("performance", estimated.concat(realised));
   }
   function drawPerformance(series, shapes) {
     // Realised metrics per bucket (labels due only), the estimate from scores beside them, coverage as bars.

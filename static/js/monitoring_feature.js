@@ -12,9 +12,10 @@ document.addEventListener("DOMContentLoaded", function () {
     return {title: {text: title, font: {size: 14}}, height: 320, margin: {l: 50, r: 10, t: 40, b: 60},
             yaxis: {title: {text: y}}, legend: {orientation: "h", y: -0.3}, paper_bgcolor: "rgba(0,0,0,0)"};
   };
+  var labels = asText.plotly(d.labels);
   Plotly.newPlot("feature-distribution", [
-    {type: "bar", x: d.labels, y: share(d.reference), name: "training"},
-    {type: "bar", x: d.labels, y: share(d.current), name: "current"}],
+    {type: "bar", x: labels, y: share(d.reference), name: "training"},
+    {type: "bar", x: labels, y: share(d.current), name: "current"}],
     Object.assign(layout("Current against training", "share of rows"), {barmode: "group"}), config);
   Plotly.newPlot("feature-drift", [{x: d.over_time.map(function (p) { return p.t; }),
     y: d.over_time.map(function (p) { return p.psi; }), mode: "lines+markers", name: "PSI"}],

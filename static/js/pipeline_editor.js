@@ -8,10 +8,23 @@ document.addEventListener("DOMContentLoaded", function () {
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var latest = 0;
 
+  function status(kind, text) {
+    var p = document.createElement("p");
+    p.className = "status status-" + kind;
+    p.textContent = text;
+    panel.replaceChildren(p);
+  }
+
+  function showGraph(html) {
+    // The stage graph is the server's template, rendered with Django's escaping (as an HTMX swap would be);
+    // parsed apart from the page, then moved in.
+    var parsed = new DOMParser().parseFromString(html, "text/html");
+    graph.replaceChildren.apply(graph, Array.from(parsed.body.childNodes));
+  }
+
   function showErrors(errors) {
-    panel.innerHTML = "";
     if (!errors.length) {
-      panel.innerHTML = '<p class="status status-ok">valid</p>';
+      status("ok", "valid");
       return;
     }
     var head = document.createElement("p");
@@ -29,8 +42,7 @@ document.addEventListener("DOMContentLoaded", function () {
       });
       list.appendChild(li);
     });
-    panel.appendChild(head);
-    panel.appendChild(list);
+    panel.replaceChildren(head, list);
   }
 
   function validate(text, updateLinting) {
@@ -42,14 +54,14 @@ document.addEventListener("DOMContentLoaded", function () {
       .then(function (result) {
         if (ticket !== latest) return;  // a newer edit is on its way
         showErrors(result.errors);
-        if (result.valid) graph.innerHTML = result.graph_html;
+        if (result.valid) showGraph(result.graph_html);
         updateLinting(editor, result.errors.map(function (e) {
           var line = Math.max(e.line - 1, 0), ch = Math.max(e.column - 1, 0);
           return {from: CodeMirror.Pos(line, ch), to: CodeMirror.Pos(line, ch + 1), message: e.message,
                   severity: "error"};
         }));
       })
-      .catch(function () { panel.innerHTML = '<p class="status status-warn">could not reach the server to check</p>'; });
+      .catch(function () { status("warn", "could not reach the server to check"); });
   }
 
   var editor = CodeMirror.fromTextArea(textarea, {

@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", function () {
   function fillLabels() {
     var col = columns.find(function (c) { return c.name === target.value; });
     var wanted = label.value || label.dataset.initial;
-    label.innerHTML = "";
+    label.replaceChildren();
     var cats = col ? col.categories : [];
     if (!cats.length) {
       label.appendChild(new Option("— numeric target: none —", ""));

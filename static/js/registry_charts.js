@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", function () {
   if (metrics) {
     var m = JSON.parse(metrics.textContent);
     var traces = Object.keys(m.series).map(function (name) {
-      return {x: m.versions, y: m.series[name], name: name, mode: "lines+markers"};
+      return {x: m.versions, y: m.series[name], name: asText.plotly(name), mode: "lines+markers"};
     });
     Plotly.newPlot("metrics-chart", traces, layout("Metrics by version", "version", ""), config);
   }
@@ -28,13 +28,14 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   if (ev.feature_importance && ev.feature_importance.length) {
     var fi = ev.feature_importance.slice(0, 15).reverse();
-    Plotly.newPlot("importance-chart", [{type: "bar", orientation: "h", y: fi.map(function (f) { return f.feature; }),
+    Plotly.newPlot("importance-chart", [{type: "bar", orientation: "h", y: fi.map(function (f) { return asText.plotly(f.feature); }),
       x: fi.map(function (f) { return f.importance; }), error_x: {array: fi.map(function (f) { return f.std; })}}],
       Object.assign(layout("Permutation importance", "drop in score", ""), {margin: {l: 110, r: 10, t: 40, b: 40}}), config);
   }
   var cm = ev.confusion_matrix || (ev.curves && ev.curves.confusion_matrix);
   if (cm && cm.matrix) {
-    Plotly.newPlot("confusion-chart", [{type: "heatmap", z: cm.matrix, x: cm.labels, y: cm.labels,
+    var labels = asText.plotly(cm.labels);
+    Plotly.newPlot("confusion-chart", [{type: "heatmap", z: cm.matrix, x: labels, y: labels,
       colorscale: "Blues", reversescale: true, showscale: false, texttemplate: "%{z}"}],
       Object.assign(layout("Confusion matrix", "predicted", "actual"), {yaxis: {autorange: "reversed", title: {text: "actual"}}}), config);
   }

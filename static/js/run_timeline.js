@@ -8,9 +8,11 @@ function drawTimeline() {
                  cancelled: "#888", queued: "#aaa"};
   var traces = steps.map(function (s) {
     var start = new Date(s.start), end = new Date(s.end);
-    return {type: "bar", orientation: "h", y: [s.name], x: [Math.max(end - start, 50)], base: [s.start],
-            marker: {color: colours[s.status] || "#888"}, name: s.name, showlegend: false,
-            hovertemplate: s.name + ": %{x} ms<extra></extra>"};
+    // The step's name is data: escaped for Plotly, and never part of the hover template itself.
+    var name = asText.plotly(s.name);
+    return {type: "bar", orientation: "h", y: [name], x: [Math.max(end - start, 50)], base: [s.start],
+            marker: {color: colours[s.status] || "#888"}, name: name, showlegend: false,
+            hovertemplate: "%{y}: %{x} ms<extra></extra>"};
   });
   Plotly.react(holder, traces, {height: 60 + 24 * steps.length, margin: {l: 120, r: 10, t: 10, b: 30},
     xaxis: {type: "date"}, yaxis: {autorange: "reversed"}, barmode: "overlay",
