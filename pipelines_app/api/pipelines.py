@@ -4,10 +4,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from pipelines_app.api.parsers import PipelineFileParser, PlainTextParser, TextYAMLParser, XYAMLParser
+from pipelines_app.api.parsers import (
+    BoundedJSONParser,
+    PipelineFileParser,
+    PlainTextParser,
+    TextYAMLParser,
+    XYAMLParser,
+)
 from pipelines_app.api.runs import RunSerializer, StartRunSerializer, start_run_response
 from pipelines_app.models import Pipeline, PipelineVersion
 from pipelines_app.models.pipelines import PipelineExists, spec_context
@@ -81,7 +86,7 @@ class PipelineViewSet(viewsets.ModelViewSet):
 
     serializer_class = PipelineSerializer
     lookup_field = "slug"
-    parser_classes = [PipelineFileParser, TextYAMLParser, XYAMLParser, PlainTextParser, JSONParser]
+    parser_classes = [PipelineFileParser, TextYAMLParser, XYAMLParser, PlainTextParser, BoundedJSONParser]
     http_method_names = ["get", "post", "put", "delete", "head", "options"]
 
     def get_queryset(self):

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from pipelines_app.models import AuditEvent, PipelineRun, RunStatus, StepRun, St
 from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.runs import RUN_FINISHED
 from pipelines_app.spec import PipelineSpec
+from pipelines_app.spec.durations import format_duration
 
 
 def stale_after():
@@ -35,6 +37,24 @@ def lost_after():
 
 
 TRAINING_STEP_TYPES = {"train"}
+# After its soft limit a step has this long to record its failure before Celery kills its process; the reaper
+# then fails it as timed out.
+HARD_LIMIT_GRACE_S = 30
+
+
+def step_time_limit(step_spec):
+    """Seconds one attempt of the step may run: its step_timeout, else STEP_TIMEOUT_DEFAULT; at most
+    STEP_TIMEOUT_MAX, also for a file saved when the maximum was higher."""
+    asked = step_spec.step_timeout_seconds or settings.STEP_TIMEOUT_DEFAULT
+    return min(asked, settings.STEP_TIMEOUT_MAX)
+
+
+def _time_limit_of(step):
+    return step.time_limit_s or min(settings.STEP_TIMEOUT_DEFAULT, settings.STEP_TIMEOUT_MAX)
+
+
+def timed_out_message(limit):
+    return f"the step ran longer than its time limit of {format_duration(limit)} (step_timeout) and was stopped"
 
 
 class WaitForApproval(Exception):
@@ -88,6 +108,7 @@ def start_run(pipeline, user=None, inputs=None, trigger=Trigger.MANUAL, version=
                     max_attempts=strategy.retries + 1,
                     retry_backoff_s=strategy.retry_backoff_s,
                     on_failure=strategy.on_failure,
+                    time_limit_s=step_time_limit(step),
                 )
             )
         StepRun.objects.bulk_create(steps)
@@ -112,8 +133,18 @@ def _enqueue_step(step, backoff=True):
 
     queue = "training" if step.type in TRAINING_STEP_TYPES else "default"
     countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if backoff and step.attempt > 1 else 0
+    # Per call, the step's own limits replace the worker's global ones: the soft limit raises
+    # SoftTimeLimitExceeded in the step (recorded by execute), the hard one kills a step that ignores it.
+    limit = _time_limit_of(step)
     transaction.on_commit(
-        partial(execute_step.apply_async, args=[step.pk, step.attempt], queue=queue, countdown=countdown)
+        partial(
+            execute_step.apply_async,
+            args=[step.pk, step.attempt],
+            queue=queue,
+            countdown=countdown,
+            soft_time_limit=limit,
+            time_limit=limit + HARD_LIMIT_GRACE_S,
+        )
     )
 
 
@@ -222,6 +253,9 @@ def execute(step_id, attempt, task_id=None, host=None):
             outputs = step_class(step.type)().run(ctx) or {}
     except WaitForApproval:
         _finish(step, attempt, StepStatus.WAITING_APPROVAL, {})
+    except SoftTimeLimitExceeded:
+        # Not retried: an attempt that ran out of time would most likely do so again, holding a worker each time.
+        _record_failure(step, attempt, timed_out_message(_time_limit_of(step)), "", {}, retry=False)
     except (OperationalError, InterfaceError) as exc:
         _connection_lost(step, attempt, exc)
     except Exception as exc:  # noqa: BLE001  (any failure of a step is recorded, never lost)
@@ -247,7 +281,7 @@ def _finish(step, attempt, status, outputs):
 
 
 @retry_on_deadlock
-def _record_failure(step, attempt, error, traceback, outputs):
+def _record_failure(step, attempt, error, traceback, outputs, retry=True):
     with transaction.atomic():
         current = StepRun.objects.select_for_update().get(pk=step.pk)
         if current.status != StepStatus.RUNNING or current.attempt != attempt:
@@ -256,7 +290,7 @@ def _record_failure(step, attempt, error, traceback, outputs):
         current.traceback = traceback
         current.outputs = outputs
         current.log += f"{timezone.now():%H:%M:%S} attempt {attempt} failed: {error}\n"
-        if attempt < current.max_attempts:
+        if retry and attempt < current.max_attempts:
             current.save(update_fields=["error", "traceback", "log", "outputs"])
             _queue(current)
         else:
@@ -316,6 +350,24 @@ def _connection_lost(step, attempt, exc):
         _try_again_after_loss(current, f"attempt {attempt} lost its database connection: {first_line}", timezone.now())
 
 
+def _past_time_limit(step, now):
+    """Whether the step has run past its limit and the grace after it: its worker was killed for the hard limit."""
+    limit = _time_limit_of(step) + HARD_LIMIT_GRACE_S
+    return step.started_at is not None and now - step.started_at > timedelta(seconds=limit)
+
+
+def _fail_timed_out(current, now):
+    """A step whose process was killed at its hard time limit: failed as timed out, not tried again as a lost
+    worker would be. ``current`` is locked by the caller."""
+    message = timed_out_message(_time_limit_of(current))
+    current.log += f"{now:%H:%M:%S} {message}\n"
+    current.error = message
+    current.status = StepStatus.FAILED
+    current.finished_at = now
+    current.save(update_fields=["log", "error", "status", "finished_at"])
+    _enqueue_advance(current.run_id)
+
+
 def reap(now=None):
     """Periodic: re-queue steps whose worker died, re-send lost messages, nudge stalled runs."""
     now = now or timezone.now()
@@ -325,6 +377,10 @@ def reap(now=None):
         with transaction.atomic():
             current = StepRun.objects.select_for_update().get(pk=step.pk)
             if current.status != StepStatus.RUNNING or current.heartbeat_at >= stale:
+                continue
+            if _past_time_limit(current, now):
+                _fail_timed_out(current, now)
+                reaped += 1
                 continue
             _try_again_after_loss(
                 current, f"the worker {current.worker_host} stopped answering during attempt {current.attempt}", now

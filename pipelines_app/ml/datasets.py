@@ -78,12 +78,13 @@ class DatasetError(ValueError):
 # Reading ---------------------------------------------------------------------------------------------------
 
 
-def read_csv_checked(data: bytes, *, max_bytes: int) -> pd.DataFrame:
+def read_csv_checked(data: bytes, *, max_bytes: int, max_columns: int | None = None) -> pd.DataFrame:
     """Parse an uploaded CSV into a DataFrame (empty fields missing), or raise ``DatasetError`` saying why.
 
     The separator is a comma and the encoding UTF-8 (a byte-order mark is allowed). Blank lines are skipped,
     column names lose surrounding spaces, and spaces after a separator are dropped. Columns of numbers come
-    back as int64/float64, the others as text.
+    back as int64/float64, the others as text. ``max_columns`` is checked on the header line alone, before the
+    rest of the file is read: the checks and the parse cost time per column and row.
     """
     size = len(data)
     if size > max_bytes:
@@ -95,6 +96,8 @@ def read_csv_checked(data: bytes, *, max_bytes: int) -> pd.DataFrame:
         raise DatasetError("The file is empty.")
     if raw.isspace():
         raise DatasetError("The file is empty: it holds only blank lines or spaces.")
+    if max_columns is not None:
+        _check_width(raw, max_columns)
     names = _check_structure(raw)
     try:
         frame = pd.read_csv(
@@ -121,6 +124,17 @@ def read_csv_checked(data: bytes, *, max_bytes: int) -> pd.DataFrame:
     if frame.empty:
         raise DatasetError("The file has a header line but no data rows.")
     return frame
+
+
+def _check_width(raw: bytes, max_columns: int) -> None:
+    """Refuse a header line with more than ``max_columns`` columns; only the first record is read."""
+    first = _Records(raw).next_filled()
+    width = len(first[1]) if first else 0
+    if width > max_columns:
+        raise DatasetError(
+            f"The file has {width:,} columns; a dataset may have at most {max_columns:,}. "
+            "Leave out the columns no model needs and upload it again."
+        )
 
 
 def size_limit_message(size: int, max_bytes: int) -> str:

@@ -53,7 +53,7 @@ class DatasetVersionManager(models.Manager):
         if clean_slug == "upload":
             raise tables.DatasetError("The name 'upload' is reserved by the site; choose another.")
         limit = settings.DATASET_MAX_BYTES
-        frame = tables.read_csv_checked(data, max_bytes=limit)
+        frame = tables.read_csv_checked(data, max_bytes=limit, max_columns=settings.DATASET_MAX_COLUMNS)
         schema = tables.infer_schema(frame)
         profile = tables.profile_dataframe(frame, schema)
         digest = tables.sha256_bytes(data)

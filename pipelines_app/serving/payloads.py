@@ -22,6 +22,7 @@ from pipelines_app.ml.datasets import MISSING_MARKERS
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 MAX_PROBLEMS = 50
 _WHOLE_LIMIT = 2**53
+MAX_NUMBER_DIGITS = 300
 
 
 class PayloadError(Exception):
@@ -83,12 +84,25 @@ def parse_payload(body: bytes, content_type: str, features: list[str]) -> Rows:
 
 
 def _lenient_json(body):
+    # Only bodies orjson refused come here, so the hostile ones do too: nested past orjson's 1,024 levels (json's
+    # own recursion would raise RecursionError) or holding a number too large for a double.
     try:
-        return json.loads(body)
+        return json.loads(body, parse_int=_bounded_int)
     except UnicodeDecodeError:
         raise PayloadError("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise PayloadError(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    except RecursionError:
+        raise PayloadError("The body is not valid JSON for scoring: it is nested too deeply.") from None
+    except ValueError as exc:
+        raise PayloadError(f"The body is not valid JSON for scoring: {exc}.") from None
+
+
+def _bounded_int(text):
+    # Any longer and float() overflows when the value is typed, or int() refuses it (Python's 4,300-digit limit).
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number has {len(text):,} digits; at most {MAX_NUMBER_DIGITS} are accepted")
+    return int(text)
 
 
 def _parse_json(data, features):
@@ -259,6 +273,9 @@ _BAD = object()
 
 
 def _shown(value):
+    if isinstance(value, list | dict):
+        # Not dumped: it may be nested deep enough to exhaust json.dumps' recursion.
+        return "a list" if isinstance(value, list) else "an object"
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -20,7 +20,7 @@ from .models import (
     register_step_type,
     slugify,
 )
-from .parser import parse_pipeline, validate_pipeline
+from .parser import MAX_FILE_BYTES, parse_pipeline, validate_pipeline
 from .rules import BaselineRef, PolicyRule, RuleError, RuleResult, parse_rule
 from .steps import (
     STEP_TYPES,
@@ -39,6 +39,7 @@ from .steps import (
 __all__ = [
     "EVENTS",
     "KNOWN_CHECKS",
+    "MAX_FILE_BYTES",
     "MAX_ERRORS",
     "STEP_TYPES",
     "ApprovalStep",

@@ -27,3 +27,13 @@ def parse_duration(text: str) -> int:
     if seconds <= 0:
         raise DurationError(f"'{text}' is no time at all; a duration must be longer than zero")
     return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds written as parse_duration reads them, largest units first: 5400 -> '1h30m'."""
+    parts = []
+    for unit, name in zip(_UNIT_SECONDS, "dhms", strict=True):
+        amount, seconds = divmod(seconds, unit)
+        if amount:
+            parts.append(f"{amount}{name}")
+    return "".join(parts) or "0s"

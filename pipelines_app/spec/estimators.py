@@ -19,6 +19,90 @@ _PATH = re.compile(r"^sklearn\.([a-z_][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 _NOT_ESTIMATOR_MODULES = {"callback", "datasets", "exceptions", "experimental", "externals", "inspection", "metrics"}
 
 
+# The most a parameter may ask for: counts (trees, neighbours, restarts, folds, processes), sizes (layers, units,
+# cache) and iterations. Each bounds the time or memory one fit holds a worker for; the defaults of scikit-learn
+# are far below every one. A parameter not listed is not bounded here (its cost does not grow with its value, or
+# the data bounds it, as with max_depth). PARAM_MAXIMA applies to every estimator that takes the parameter;
+# ESTIMATOR_MAXIMA overrides it for estimators whose steps cost much more (or less) than the rest.
+PARAM_MAXIMA: dict[str, int] = {
+    "n_estimators": 2_000,  # trees or boosting stages
+    "max_iter": 10_000,  # solver iterations, or epochs
+    "max_iter_predict": 10_000,  # GaussianProcessClassifier's Newton iterations
+    "max_fun": 50_000,  # function calls of the lbfgs solver
+    "max_trials": 10_000,  # RANSAC's random subsets
+    "max_subpopulation": 100_000,  # Theil-Sen's subsets
+    "max_n_alphas": 10_000,  # Lars' path points
+    "n_restarts_optimizer": 100,  # Gaussian processes' optimiser restarts
+    "n_init": 100,  # mixture and k-means initialisations
+    "n_clusters": 1_000,
+    "n_neighbors": 1_000,
+    "cv": 20,  # cross-validation folds (given as a number)
+    "Cs": 100,  # regularisation strengths tried (given as a number)
+    "cache_size": 2_048,  # SVM kernel cache, MB
+    "n_jobs": 16,  # processes or threads, on a worker other steps share
+}
+ESTIMATOR_MAXIMA: dict[str, dict[str, int]] = {
+    # Histogram boosting and AdaBoost fit small trees: each iteration is cheap.
+    "HistGradientBoostingClassifier": {"max_iter": 5_000},
+    "HistGradientBoostingRegressor": {"max_iter": 5_000},
+    "AdaBoostClassifier": {"n_estimators": 5_000},
+    "AdaBoostRegressor": {"n_estimators": 5_000},
+    "GradientBoostingClassifier": {"n_estimators": 5_000},
+    "GradientBoostingRegressor": {"n_estimators": 5_000},
+    # Each bagged estimator may be any model, e.g. an SVM.
+    "BaggingClassifier": {"n_estimators": 500},
+    "BaggingRegressor": {"n_estimators": 500},
+    # An epoch of a neural network passes every row through every layer.
+    "MLPClassifier": {"max_iter": 2_000},
+    "MLPRegressor": {"max_iter": 2_000},
+}
+# hidden_layer_sizes (MLPClassifier, MLPRegressor): at most this many layers of at most this many units each;
+# [100000, 100000, 100000] would be 2·10^10 weights (160 GB).
+MAX_HIDDEN_LAYERS = 10
+MAX_LAYER_UNITS = 1_024
+
+
+def param_maxima(estimator: type) -> dict[str, int]:
+    """The bounded parameters of `estimator` (a class) and their maxima, from the tables above."""
+    return {**PARAM_MAXIMA, **ESTIMATOR_MAXIMA.get(estimator.__name__, {})}
+
+
+def param_problem(estimator: type, name: str, value) -> str | None:
+    """Why `value` is too large for parameter `name` of `estimator`, or None. Values that are not numbers (a
+    "${inputs.x}" reference, "auto") are left to the checks that understand them."""
+    short_name = estimator.__name__
+    if name == "hidden_layer_sizes":
+        return _layers_problem(short_name, value)
+    maximum = param_maxima(estimator).get(name)
+    if maximum is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value > maximum:
+        return f"{name} {_shown(value)} is above the most {short_name} allows, {maximum:,}"
+    return None
+
+
+def _layers_problem(short_name: str, value) -> str | None:
+    layers = [value] if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if not isinstance(layers, list | tuple):
+        return None
+    if len(layers) > MAX_HIDDEN_LAYERS:
+        return f"hidden_layer_sizes has {len(layers)} layers; {short_name} allows at most {MAX_HIDDEN_LAYERS}"
+    for units in layers:
+        if isinstance(units, int | float) and not isinstance(units, bool) and units > MAX_LAYER_UNITS:
+            return (
+                f"hidden_layer_sizes asks for a layer of {_shown(units)} units; {short_name} allows at most "
+                f"{MAX_LAYER_UNITS:,} per layer"
+            )
+    return None
+
+
+def _shown(number) -> str:
+    if isinstance(number, int) and number.bit_length() > 64:
+        # Never formatted whole: Python refuses to write out integers of more than 4,300 digits.
+        return f"of about {int(number.bit_length() * 0.30103):,} digits"
+    return f"{number:,}" if isinstance(number, int) else f"{number:g}"
+
+
 class EstimatorError(ValueError):
     """The estimator path names no usable scikit-learn estimator; the message says why and what might be meant."""
 

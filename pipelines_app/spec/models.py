@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SerializeAsAny, field_validator, model_va
 
 from .cron import CronError, CronSchedule, parse_cron
 from .errors import describe, one_of
+from .estimators import param_problem
 from .fields import IDENTIFIER, STRICT, NonBlank, Number, Recipient, spec_problem
 from .steps import STEP_TYPES, BaseStep, StepField, TrainStep, check_step_type
 
@@ -23,6 +24,7 @@ Event = Literal[
 ]
 INPUT_TYPES = ("integer", "number", "string", "boolean")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_INPUT_REFERENCE = re.compile(r"^\$\{inputs\.([A-Za-z_][A-Za-z0-9_]*)\}$")
 # Pipeline.slug holds at most 100 characters.
 SLUG_MAX_LENGTH = 100
 
@@ -279,9 +281,24 @@ class PipelineSpec(BaseModel):
                 values[name] = spec.default
             else:
                 problems[name] = f"input '{name}' needs a value"
+        for name, problem in self._param_bound_problems(values).items():
+            problems.setdefault(name, f"{name}: {problem}")
         if problems:
             raise InputsInvalid(problems)
         return values
+
+    def _param_bound_problems(self, values: dict) -> dict[str, str]:
+        """Inputs that reach an estimator parameter ("${inputs.x}") with more than its bound allows: the file's
+        literal values were checked when it was validated, these only now."""
+        problems = {}
+        for step in self.train_steps():
+            for key, value in step.params.items():
+                match = _INPUT_REFERENCE.match(value) if isinstance(value, str) else None
+                if match and match[1] in values:
+                    problem = param_problem(step.estimator_class(), key, values[match[1]])
+                    if problem:
+                        problems[match[1]] = problem
+        return problems
 
 
 class InputsInvalid(ValueError):

@@ -15,6 +15,9 @@ from .models import PipelineSpec
 from .semantics import semantic_errors
 from .yaml_nodes import load_yaml
 
+# Pipeline files are a few kilobytes; a megabyte is far beyond any real one, and YAML parsing costs seconds per MB.
+MAX_FILE_BYTES = 1_000_000
+
 
 def parse_pipeline(text: str, context: SpecContext | None = None) -> PipelineSpec:
     """The pipeline in `text`, validated; SpecInvalid lists every problem, sorted by line and column."""
@@ -37,6 +40,9 @@ def _read(text: str, context: SpecContext | None) -> tuple[PipelineSpec | None, 
             return None, [SpecError(1, 1, f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read)")]
     if not isinstance(text, str):
         return None, [SpecError(1, 1, "the pipeline file must be text")]
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        too_large = f"the file is larger than {MAX_FILE_BYTES:,} bytes, the most a pipeline file may be"
+        return None, [SpecError(1, 1, too_large)]
     loaded = load_yaml(text)
     if loaded.fatal:
         return None, loaded.errors

@@ -13,7 +13,7 @@ from pydantic_core import core_schema
 from .data_checks import DataCheck
 from .durations import DurationError, parse_duration
 from .errors import describe, did_you_mean
-from .estimators import EstimatorError, estimator_parameters, load_estimator
+from .estimators import EstimatorError, estimator_parameters, load_estimator, param_problem
 from .fields import IDENTIFIER, STRICT, NonBlank, Recipient, spec_problem
 from .rules import PolicyRule
 
@@ -34,6 +34,24 @@ class BaseStep(BaseModel):
     retries: int | None = Field(default=None, ge=0)
     retry_backoff_s: float | None = Field(default=None, ge=0)
     on_failure: Literal["abort", "continue"] | None = None
+    # How long one attempt may run on a worker ("30m"); without it the site's default. The site's maximum is
+    # checked with the database's context (semantics.py), since the spec does not know the settings.
+    step_timeout: str | None = None
+
+    @field_validator("step_timeout", mode="before")
+    @classmethod
+    def _step_timeout_duration(cls, value):
+        if value is None:  # absent: a stored version dumps it as null
+            return value
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise spec_problem(f"step_timeout {exc}") from None
+        return value
+
+    @property
+    def step_timeout_seconds(self) -> int | None:
+        return parse_duration(self.step_timeout) if self.step_timeout is not None else None
 
 
 class IngestStep(BaseStep):
@@ -115,13 +133,17 @@ class TrainStep(BaseStep):
 
     @model_validator(mode="after")
     def _consistent(self):
-        accepted = estimator_parameters(self.estimator_class())
-        for key in self.params:
+        estimator = self.estimator_class()
+        accepted = estimator_parameters(estimator)
+        for key, value in self.params.items():
             if accepted is not None and key not in accepted:
                 short_name = self.estimator.rsplit(".", 1)[-1]
                 raise spec_problem(
                     f"{short_name} has no parameter '{key}'{did_you_mean(key, accepted)}", at=("params", key), key=True
                 )
+            problem = param_problem(estimator, key, value)
+            if problem:
+                raise spec_problem(f"{problem} (a bound on the time one fit may take)", at=("params", key))
         for index, column in enumerate(self.features or []):
             if column == self.target:
                 raise spec_problem(f"the target '{column}' cannot also be a feature", at=("features", index))

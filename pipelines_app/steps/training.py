@@ -9,6 +9,7 @@ from django.db import IntegrityError, models, transaction
 from pipelines_app.engine.runs import StepFailed
 from pipelines_app.ml import artifacts, metrics, training
 from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.spec.estimators import param_problem
 from pipelines_app.steps.data import ingested_version
 
 _REFERENCE = re.compile(r"^\$\{inputs\.([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -36,6 +37,7 @@ class TrainStep:
         dataset_version = ingested_version(ctx)
         frame = dataset_version.read_frame()
         params = substitute_inputs(spec.params, ctx.run.inputs)
+        _check_param_bounds(spec, params)
         ctx.log(f"training {spec.estimator} on {dataset_version.ref} ({len(frame)} rows), params {params}")
         try:
             result = training.train_model(
@@ -61,6 +63,20 @@ class TrainStep:
             f"registered {version} (sha256 {digest[:16]}…), {result.train_rows} train / {result.test_rows} test rows"
         )
         return _outputs(version)
+
+
+def _check_param_bounds(spec, params):
+    """The spec's bounds again, on the params as the run gives them: a version saved before the bounds existed,
+    or an input, may ask for more (checked on the values as training will read them, "200" as 200)."""
+    estimator = spec.estimator_class()
+    try:
+        coerced = training.coerce_params(estimator, params)
+    except ValueError as exc:
+        raise StepFailed(f"training failed: {exc}") from exc
+    for key, value in coerced.items():
+        problem = param_problem(estimator, key, value)
+        if problem:
+            raise StepFailed(f"training refused: {problem}")
 
 
 def _outputs(version):

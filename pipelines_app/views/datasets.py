@@ -15,6 +15,9 @@ from pipelines_app.models.datasets import too_large_message
 from pipelines_app.permissions import Role, has_role, role_required
 
 PREVIEW_ROWS = 20
+# Columns the page shows in the profile and the preview: every column costs a table row, a chart and its data, so a
+# wide file (20,000 columns made a 15 MB page) would cost every viewer; the API's profile has them all.
+PAGE_COLUMNS = 100
 
 
 def _get_version(slug, number=None):
@@ -104,12 +107,15 @@ def dataset_detail(request, slug):
     preview_columns, preview_rows, preview_error = [], [], ""
     if version:
         try:
-            frame = version.read_frame().head(PREVIEW_ROWS)
+            frame = version.read_frame().head(PREVIEW_ROWS).iloc[:, :PAGE_COLUMNS]
             preview_columns = list(frame.columns)
             preview_rows = [[_cell(v) for v in row] for row in frame.astype(object).values.tolist()]
         except (DatasetError, OSError) as exc:
             preview_error = f"The stored file could not be read: {exc}"
     can_edit = has_role(request.user, Role.EDITOR)
+    profile_columns = dict(list(version.ordered_profile().items())[:PAGE_COLUMNS]) if version else {}
+    # A version wider than uploads may now be (stored before the limit) gets no per-column schema form.
+    schema_editable = version is not None and can_edit and version.column_count <= settings.DATASET_MAX_COLUMNS
     return render(
         request,
         "datasets/detail.html",
@@ -120,8 +126,9 @@ def dataset_detail(request, slug):
             "preview_columns": preview_columns,
             "preview_rows": preview_rows,
             "preview_error": preview_error,
-            "profile_columns": version.ordered_profile() if version else {},
-            "schema_form": DatasetSchemaForm(version=version) if version and can_edit else None,
+            "profile_columns": profile_columns,
+            "hidden_columns": max(version.column_count - PAGE_COLUMNS, 0) if version else 0,
+            "schema_form": DatasetSchemaForm(version=version) if schema_editable else None,
             "pipelines": pipelines_using(dataset),
             "model_versions": ModelVersion.objects.filter(dataset_version__dataset=dataset)
             .select_related("model", "dataset_version")
