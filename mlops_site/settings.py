@@ -7,6 +7,7 @@ under ``var/``, and the Redis that ``manage.py run_stack`` starts privately
 """
 
 import importlib.util
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -50,8 +51,12 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# Every process of the site loads these settings first (web, worker, beat, manage.py, and the Redis that run_stack
+# starts inherits it): what they create under var/ — the SQLite database and its journal, the secret key, logs,
+# audit anchors, the private Redis's files — is then readable by its owner only (files 0600, folders 0700).
+os.umask(0o077)
 VAR_DIR = Path(env("MLOPS_VAR_DIR", str(BASE_DIR / "var"))).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_key():
@@ -78,6 +83,9 @@ def _redis_url():
 
 
 SECRET_KEY = _secret_key()
+# Earlier SECRET_KEYs, comma-separated, while rotating it: sessions signed and webhook secrets sealed with them
+# still open (webhook secrets are sealed with a key derived from SECRET_KEY).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -103,6 +111,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mlops_site.middleware.ContentSecurityPolicyMiddleware",
+    "mlops_site.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,13 +175,22 @@ LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login rate limit (django-axes): a username is locked for a while after
-# repeated failures from one address.
+# repeated failures from one address, for that address only (others still log in as that user).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated). Empty: the connection's
+# address is the client's, so a client cannot choose the address it is locked out (or audited) under.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
+AXES_CLIENT_IP_CALLABLE = "mlops_site.client_address.client_address"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")
@@ -190,6 +208,10 @@ if _plotly and _plotly.submodule_search_locations:
 
 ARTIFACT_ROOT = Path(env("ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 MEDIA_ROOT = ARTIFACT_ROOT
+# Local storage sets these modes itself after each save (Django's default is a world-readable 0644, whatever the
+# umask): datasets and models are for the site's own user.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {
         "BACKEND": env("ARTIFACT_STORAGE", "django.core.files.storage.FileSystemStorage"),
@@ -209,6 +231,10 @@ CACHES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "mlops-site@localhost")
+# Where webhooks may go (pipelines_app/outbound.py): empty = any public internet host; a listed host (exact, or
+# ".example.com" for a domain) is trusted even on loopback or a private network.
+NOTIFY_ALLOWED_HOSTS = env_list("NOTIFY_ALLOWED_HOSTS", [])
+NOTIFY_TIMEOUT_S = env_int("NOTIFY_TIMEOUT_S", 10)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -273,6 +299,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),
     },
+    "anchor-audit-chain": {
+        "task": "pipelines_app.tasks.anchor_audit_chain",
+        "schedule": crontab(hour=3, minute=41),
+    },
+    "record-webhook-rejections": {
+        "task": "pipelines_app.tasks.record_webhook_rejections",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -285,6 +320,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # JSON nested thousands deep or numbers of thousands of digits are a 400, not a RecursionError or OverflowError.
+    "DEFAULT_PARSER_CLASSES": [
+        "pipelines_app.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Site API",
@@ -311,10 +352,28 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# Where the daily audit anchor (count and head hash of the chain) is appended. Under var/ it only guards against
+# someone who can delete rows but not touch this file: point it at storage the database's users cannot write.
+AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", str(VAR_DIR / "audit-anchors.log")))
+
 # Uploads: the largest CSV accepted, in bytes (200 MB by default).
 DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 200 * 1024 * 1024)
+# The most columns an uploaded CSV may have, checked on its header line before the file is parsed or profiled:
+# 20,000 columns took a minute to profile and made a 15 MB page.
+DATASET_MAX_COLUMNS = env_int("DATASET_MAX_COLUMNS", 500)
+# The largest request body anywhere else (bytes): refused with 413 from its Content-Length before anything reads
+# it (mlops_site.middleware.RequestBodyLimitMiddleware). Dataset uploads have DATASET_MAX_BYTES, scoring
+# SERVING_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Webhook triggers: how long a rotated-out secret keeps working, and how many refused deliveries (bad, stale or
+# replayed signatures, unknown pipelines) one address, or one pipeline, may send per minute before 429.
+WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24)
+WEBHOOK_BAD_SIGNATURES_PER_MINUTE = env_int("WEBHOOK_BAD_SIGNATURES_PER_MINUTE", 30)
+# Refuse webhook signatures without X-Signature-Timestamp (which can be replayed); off so that senders written
+# before timestamps keep working.
+WEBHOOK_REQUIRE_TIMESTAMP = env_bool("WEBHOOK_REQUIRE_TIMESTAMP", False)
 
 # Step types beyond the built-in ones, as JSON: {"name": "dotted.path.to.StepClass"}.
 try:
@@ -338,6 +397,10 @@ PREDICTION_LOG_FLUSH_S = float(env("PREDICTION_LOG_FLUSH_S", "0.1"))
 # decides the worker died and re-queues the step.
 STEP_HEARTBEAT_S = float(env("STEP_HEARTBEAT_S", "5"))
 STEP_STALE_AFTER_S = float(env("STEP_STALE_AFTER_S", "30"))
+# How long one attempt of a step may run (seconds): a step's `step_timeout` in the pipeline file, else
+# STEP_TIMEOUT_DEFAULT, never more than STEP_TIMEOUT_MAX (a file asking for more is refused when validated).
+STEP_TIMEOUT_DEFAULT = env_int("STEP_TIMEOUT_DEFAULT", 3600)
+STEP_TIMEOUT_MAX = env_int("STEP_TIMEOUT_MAX", 2 * 3600)
 # Fault tests only: "ingest=30,deploy=30" makes a step of that type wait that many seconds on its first attempt,
 # after it is claimed and before its work, so that a test can kill the worker in the middle of it. Empty in use.
 FAULT_PAUSE_STEPS = {
