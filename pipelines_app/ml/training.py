@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import inspect
 import math
 import numbers
 import platform
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
-from sklearn.base import BaseEstimator, is_classifier, is_regressor
+from sklearn.base import is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
@@ -45,6 +44,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from pipelines_app.ml import artifacts
 from pipelines_app.ml.datasets import CATEGORICAL, KINDS, NUMERIC, apply_schema, infer_schema, profile_dataframe
+from pipelines_app.spec.estimators import load_estimator
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -193,26 +193,13 @@ def _quoted(labels: list[str]) -> str:
 
 
 def import_estimator(estimator_path: str) -> type:
-    """The scikit-learn classifier or regressor class a dotted path names, or ``ValueError`` saying why not."""
-    path = str(estimator_path).strip()
-    if not path.startswith("sklearn.") or path.count(".") < 2:
-        raise ValueError(
-            f"The estimator '{path}' is not a scikit-learn class; "
-            "name one such as 'sklearn.ensemble.RandomForestClassifier'."
-        )
-    module_name, _, class_name = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise ValueError(f"The estimator '{path}' does not exist: there is no module '{module_name}'.") from None
-    estimator_cls = getattr(module, class_name, None)
-    if estimator_cls is None:
-        raise ValueError(f"The estimator '{path}' does not exist: '{module_name}' has no '{class_name}'.")
-    if not (inspect.isclass(estimator_cls) and issubclass(estimator_cls, BaseEstimator)):
-        raise ValueError(f"'{path}' is not a scikit-learn estimator class.")
-    if inspect.isabstract(estimator_cls) or not hasattr(estimator_cls, "predict"):
-        raise ValueError(f"'{path}' does not predict; use a classifier or a regressor.")
-    return estimator_cls
+    """The scikit-learn classifier or regressor class a dotted path names, or ``ValueError`` saying why not.
+
+    The allow-list is the pipeline file's (``spec/estimators.py``): the worker imports exactly what validation
+    accepts, so a path refused when the file was saved is refused here too, and the reverse. ml depends on
+    spec for it, not spec on ml, because the list is a rule about what a file may name: spec keeps to
+    validating files and knows nothing of training."""
+    return load_estimator(estimator_path)
 
 
 def coerce_params(estimator_cls: type, params: dict | None) -> dict:

@@ -19,6 +19,7 @@ from .models import (
     Trigger,
     register_step_type,
     slugify,
+    unregister_step_type,
 )
 from .parser import MAX_FILE_BYTES, parse_pipeline, validate_pipeline
 from .rules import BaselineRef, PolicyRule, RuleError, RuleResult, parse_rule
@@ -76,5 +77,6 @@ __all__ = [
     "parse_rule",
     "register_step_type",
     "slugify",
+    "unregister_step_type",
     "validate_pipeline",
 ]

@@ -319,6 +319,16 @@ def register_step_type(name: str, model: type[BaseStep]) -> None:
     """Add (or replace) a step type, e.g. from settings.PIPELINE_STEP_TYPES, and make the models accept it."""
     check_step_type(name, model)
     STEP_TYPES[name] = model
+    _rebuild_step_union()
+
+
+def unregister_step_type(name: str) -> None:
+    """Remove a step type (a plug-in withdrawn); files that use it are then invalid."""
+    STEP_TYPES.pop(name, None)
+    _rebuild_step_union()
+
+
+def _rebuild_step_union() -> None:
     # The tagged union of steps is built from STEP_TYPES when a schema is made; make it again.
     Stage.model_rebuild(force=True)
     PipelineSpec.model_rebuild(force=True)

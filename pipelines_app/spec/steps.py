@@ -5,7 +5,7 @@ outputs later steps may reference (`${steps.<name>.<output>}`) and how the stage
 """
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, GetCoreSchemaHandler, field_validator, model_validator
 from pydantic_core import core_schema
@@ -254,6 +254,8 @@ class NotifyStep(BaseStep):
     message: str = ""
 
 
+# The one list of step type names. The parser reads it; steps/registry.py pairs each model with the class that
+# runs it (by model, so names are not listed again) and adds settings.PIPELINE_STEP_TYPES to both at startup.
 STEP_TYPES: dict[str, type[BaseStep]] = {
     "ingest": IngestStep,
     "validate_data": ValidateDataStep,
@@ -273,6 +275,11 @@ def check_step_type(name: str, model: type) -> None:
         raise ValueError(f"step type name {name!r} must be an identifier such as 'score_batch'")
     if not (isinstance(model, type) and issubclass(model, BaseStep)):
         raise ValueError(f"step type {name!r} must be a subclass of BaseStep, not {model!r}")
+    # The `type` key picks the model, then the model checks it: a model that takes another name could never parse.
+    annotation = model.model_fields["type"].annotation
+    if get_origin(annotation) is Literal and name not in get_args(annotation):
+        taken = " or ".join(repr(value) for value in get_args(annotation))
+        raise ValueError(f"step type {name!r} has a model, {model.__name__}, whose type is {taken}")
 
 
 class StepField:

@@ -1,36 +1,5 @@
-"""The step registry: step type name → class with ``run(ctx) -> outputs``.
+"""Step types: one module per type, the step registry (``registry.py``) and what every step imports (``base.py``).
 
-Built-in types are listed here; settings.PIPELINE_STEP_TYPES adds more
-(name → dotted path). Nothing in a pipeline file can name code directly.
+Importing the package loads nothing else, so that the engine can import ``steps.base`` without the step
+implementations (and the models and ML stack they bring); the registry loads them when the app is ready.
 """
-
-from django.conf import settings
-from django.utils.module_loading import import_string
-
-from .approval import ApprovalStep
-from .data import IngestStep, ValidateDataStep
-from .deploy import DeployStep, RollbackStep
-from .gates import PolicyGateStep
-from .notify import NotifyStep
-from .training import EvaluateStep, TrainStep
-
-BUILT_IN = {
-    "ingest": IngestStep,
-    "validate_data": ValidateDataStep,
-    "train": TrainStep,
-    "evaluate": EvaluateStep,
-    "policy_gate": PolicyGateStep,
-    "approval": ApprovalStep,
-    "deploy": DeployStep,
-    "rollback": RollbackStep,
-    "notify": NotifyStep,
-}
-
-
-def step_class(name):
-    if name in BUILT_IN:
-        return BUILT_IN[name]
-    extra = getattr(settings, "PIPELINE_STEP_TYPES", {})
-    if name in extra:
-        return import_string(extra[name])
-    raise KeyError(f"no step type '{name}' is registered")

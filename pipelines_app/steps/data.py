@@ -1,8 +1,9 @@
 """``ingest`` pins a dataset version; ``validate_data`` runs the file's checks and looks for leakage."""
 
-from pipelines_app.engine.runs import StepFailed
 from pipelines_app.ml.metrics import leakage_scan
 from pipelines_app.models import Dataset
+from pipelines_app.spec import steps as spec_steps
+from pipelines_app.steps.base import Step, StepFailed
 
 
 def resolve_dataset_version(ref):
@@ -26,8 +27,10 @@ def ingested_version(ctx):
     return DatasetVersion.objects.select_related("dataset").get(pk=step.outputs["dataset_version_id"])
 
 
-class IngestStep:
+class IngestStep(Step):
     """Pin the dataset version (latest, or name@N) and record its hash."""
+
+    Spec = spec_steps.IngestStep
 
     def run(self, ctx):
         version = resolve_dataset_version(ctx.step_spec.dataset)
@@ -82,8 +85,10 @@ def _check(check, frame):
     return "unknown check", False, None
 
 
-class ValidateDataStep:
+class ValidateDataStep(Step):
     """Run the checks; each passes or fails with the value seen. Flags single features that give the target away."""
+
+    Spec = spec_steps.ValidateDataStep
 
     def run(self, ctx):
         version = ingested_version(ctx)

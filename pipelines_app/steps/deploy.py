@@ -7,12 +7,17 @@ this step opens its own request and the run waits.
 """
 
 from pipelines_app.engine.deployments import DeploymentRefused, deploy_version, open_deploy_request, rollback
-from pipelines_app.engine.runs import StepFailed, WaitForApproval
 from pipelines_app.models import ApprovalRequest, ApprovalStatus, Deployment, Environment
 from pipelines_app.models.protection import Rules, approval_meets
+from pipelines_app.spec import steps as spec_steps
+from pipelines_app.steps.base import Step, StepFailed, WaitForApproval
 
 
-class DeployStep:
+class DeployStep(Step):
+    """Deploy the run's model version, first asking for an approval where the environment's rules need one."""
+
+    Spec = spec_steps.DeployStep
+
     def run(self, ctx):
         spec = ctx.step_spec
         run = ctx.run
@@ -47,8 +52,10 @@ class DeployStep:
         return {"environment": environment.name, "model_version": version.version, "strategy": spec.strategy}
 
 
-class RollbackStep:
+class RollbackStep(Step):
     """Put the previous primary version of the pipeline's model back in the environment."""
+
+    Spec = spec_steps.RollbackStep
 
     def run(self, ctx):
         spec = ctx.step_spec

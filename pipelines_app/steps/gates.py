@@ -1,12 +1,15 @@
 """``policy_gate``: the file's rules against the candidate's metrics and production's."""
 
-from pipelines_app.engine.runs import StepFailed
 from pipelines_app.models.deployments import production_metrics
+from pipelines_app.spec import steps as spec_steps
+from pipelines_app.steps.base import Step, StepFailed
 from pipelines_app.steps.training import trained_version
 
 
-class PolicyGateStep:
+class PolicyGateStep(Step):
     """Each rule is recorded with its values; any failing rule fails the step."""
+
+    Spec = spec_steps.PolicyGateStep
 
     def run(self, ctx):
         version = trained_version(ctx)

@@ -18,6 +18,7 @@ from pipelines_app.models import Dataset, Pipeline, PipelineVersion
 from pipelines_app.models.pipelines import PipelineExists, spec_context
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.spec import PipelineSpec, SpecInvalid, parse_pipeline
+from pipelines_app.steps.registry import step_types
 
 
 def run_history(pipeline, limit=30):
@@ -89,9 +90,8 @@ def _graph_html(graph):
 
 
 def _editor(request, form, pipeline=None, status=200, errors=()):
-    return render(
-        request, "pipelines/editor.html", {"form": form, "pipeline": pipeline, "errors": errors}, status=status
-    )
+    context = {"form": form, "pipeline": pipeline, "errors": errors, "step_types": step_types().values()}
+    return render(request, "pipelines/editor.html", context, status=status)
 
 
 @role_required(Role.EDITOR)

@@ -375,9 +375,11 @@ def test_a_bad_boolean_param_is_refused():
     [
         ("os.system", "not a scikit-learn class"),
         ("builtins.eval", "not a scikit-learn class"),
-        ("sklearn.ensemble.NoSuchForest", "has no 'NoSuchForest'"),
-        ("sklearn.nosuchmodule.Thing", "no module"),
-        ("sklearn.base.clone", "not a scikit-learn estimator class"),
+        ("sklearn.ensemble.NoSuchForest", "has no estimator 'NoSuchForest'"),
+        ("sklearn.nosuchmodule.Thing", "no estimator module"),
+        ("sklearn.base.clone", "no estimator module 'sklearn.base'"),
+        ("sklearn.utils._testing.MinimalClassifier", "not written as 'sklearn.<module>.<Class>'"),
+        ("sklearn.experimental.enable_halving_search_cv.HalvingGridSearchCV", "not written as"),
         ("sklearn.preprocessing.StandardScaler", "does not predict"),
     ],
 )

@@ -4,8 +4,14 @@ from typing import ClassVar, Literal
 
 import pytest
 
-from pipelines_app.spec import STEP_TYPES, BaseStep, PipelineSpec, parse_pipeline, register_step_type
-from pipelines_app.spec.models import Stage
+from pipelines_app.spec import (
+    STEP_TYPES,
+    BaseStep,
+    PipelineSpec,
+    parse_pipeline,
+    register_step_type,
+    unregister_step_type,
+)
 
 from .files import at, column_of, one_problem, steps_file
 
@@ -24,9 +30,7 @@ class ScoreBatchStep(BaseStep):
 def score_batch_registered():
     register_step_type("score_batch", ScoreBatchStep)
     yield
-    del STEP_TYPES["score_batch"]
-    Stage.model_rebuild(force=True)
-    PipelineSpec.model_rebuild(force=True)
+    unregister_step_type("score_batch")
 
 
 def test_a_registered_step_type_parses_and_round_trips(score_batch_registered):
@@ -62,3 +66,17 @@ def test_only_step_models_can_be_registered():
     with pytest.raises(ValueError, match="must be an identifier"):
         register_step_type("no spaces", ScoreBatchStep)
     assert "thing" not in STEP_TYPES
+
+
+def test_a_model_is_registered_under_the_name_its_type_key_takes():
+    with pytest.raises(ValueError, match="whose type is 'score_batch'"):
+        register_step_type("score", ScoreBatchStep)
+    assert "score" not in STEP_TYPES
+
+
+def test_an_unregistered_type_is_unknown_again(score_batch_registered):
+    unregister_step_type("score_batch")
+
+    error = one_problem(steps_file("{name: score, type: score_batch, table: loans}"))
+
+    assert error.message.startswith("unknown step type 'score_batch'")
