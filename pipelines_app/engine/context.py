@@ -4,12 +4,15 @@ import logging
 import threading
 import time
 import traceback as tb
+from functools import cached_property
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from pipelines_app.models import StepRun
+from pipelines_app.models import PipelineRun, StepRun
+from pipelines_app.spec import references
+from pipelines_app.steps.base import StepFailed
 
 log = logging.getLogger(__name__)
 LOG_FLUSH_S = 1.0
@@ -17,7 +20,7 @@ LOG_FLUSH_S = 1.0
 
 def heartbeat_interval():
     """Seconds between a running step's heartbeats (STEP_HEARTBEAT_S); the reaper waits several times this."""
-    return float(getattr(settings, "STEP_HEARTBEAT_S", 5.0))
+    return settings.STEP_HEARTBEAT_S
 
 
 class StepContext:
@@ -47,6 +50,20 @@ class StepContext:
     def outputs_of(self, step_name):
         """Outputs of an earlier step of this run."""
         return self.run.steps.filter(name=step_name).values_list("outputs", flat=True).first() or {}
+
+    def fill(self, value):
+        """`value` from this step's settings with its `${...}` references filled in (spec/references.py).
+
+        A reference the run has no value for fails the step: the file is at fault, not the code."""
+        try:
+            return references.fill(value, self.reference_values)
+        except references.UnfilledReference as exc:
+            raise StepFailed(str(exc)) from None
+
+    @cached_property
+    def reference_values(self):
+        # Once per attempt: the earlier steps have finished, and a value is the same wherever the step uses it.
+        return reference_values(self.run, before_position=self.step_run.position)
 
     def earlier_step(self, step_type):
         """The last step of ``step_type`` before this one, succeeded."""
@@ -91,6 +108,28 @@ class StepContext:
                 log.warning("heartbeat of step %s failed", self.step_run.pk, exc_info=True)
             finally:
                 close_old_connections()
+
+
+def reference_values(run, before_position):
+    """What each reference a pipeline file may hold stands for in `run`, for a step at `before_position`:
+    "inputs.<name>" (given, else the file's default), "model", "pipeline", "run.id", "run.trigger",
+    "run.model_version" (once a version is registered) and "steps.<step>.<output>" of the steps before it."""
+    file = run.pipeline_version.spec
+    values = {
+        f"inputs.{name}": declared["default"]
+        for name, declared in (file.get("inputs") or {}).items()
+        if declared.get("default") is not None
+    }
+    values.update({f"inputs.{name}": value for name, value in (run.inputs or {}).items()})
+    values.update({"model": file.get("model", ""), "pipeline": file.get("name", ""), "run.id": run.pk})
+    values["run.trigger"] = run.trigger
+    # Read now, not from `run`: a train step earlier in this run registered the version after the run was loaded.
+    version = PipelineRun.objects.filter(pk=run.pk).values_list("model_version__version", flat=True).first()
+    if version is not None:
+        values["run.model_version"] = version
+    for name, outputs in run.steps.filter(position__lt=before_position).values_list("name", "outputs"):
+        values.update({f"steps.{name}.{key}": value for key, value in (outputs or {}).items()})
+    return values
 
 
 def format_exception(exc):

@@ -5,10 +5,14 @@
 
 Each reference is checked against what the file declares, and a step may only read the outputs of steps that
 have finished before it starts (earlier stages, or earlier in the same stage unless the stage is parallel).
+At run time fill() puts the values in, with the same pattern, so whatever the checks accept is filled.
 """
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import SpecError, closest, did_you_mean, unknown_name
 from .fields import IDENTIFIER
@@ -151,3 +155,56 @@ def _step_problem(shown: str, tail: str, places: list[StepPlace], reader: StepPl
     return unknown_name(
         f"{shown}: step '{name}' ({target.type}) has no output '{output}'", output, outputs, label="its outputs"
     )
+
+
+class UnfilledReference(ValueError):
+    """A reference the file may hold but the run has no value for, e.g. an output its step did not give."""
+
+    def __init__(self, expression: str):
+        self.expression = expression
+        super().__init__(f"'${{{expression}}}' has no value in this run{_why_unfilled(expression)}")
+
+
+def _why_unfilled(expression: str) -> str:
+    head, _, tail = expression.partition(".")
+    if head == "steps":
+        name, _, output = tail.rpartition(".")
+        return f": step '{name}' has not given an output '{output}' (yet)"
+    if expression == "run.model_version":
+        return ": no model version has been registered before this step"
+    return ""
+
+
+def fill(value: Any, values: Mapping[str, Any]) -> Any:
+    """`value` with every reference replaced from `values` (keyed as written, "inputs.trees", "steps.load.rows").
+
+    A string that is one whole reference becomes the value itself, so `n_estimators: "${inputs.trees}"` stays a
+    number; a reference inside longer text is written into it as text. Lists and mappings are filled item by item
+    (their keys are not). Raises UnfilledReference for a reference `values` has no value for."""
+    if isinstance(value, str):
+        whole = REFERENCE.fullmatch(value)
+        if whole:
+            return _value_of(whole.group(1), values)
+        return REFERENCE.sub(lambda match: _as_text(_value_of(match.group(1), values)), value)
+    if isinstance(value, list):
+        return [fill(item, values) for item in value]
+    if isinstance(value, dict):
+        return {key: fill(item, values) for key, item in value.items()}
+    return value
+
+
+def _value_of(expression: str, values: Mapping[str, Any]) -> Any:
+    # Validation accepts "${ run.id }" as well as "${run.id}".
+    expression = expression.strip()
+    if expression not in values:
+        raise UnfilledReference(expression)
+    return values[expression]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    # true/false/null and lists as the file would write them, not Python's True/None.
+    return json.dumps(value)

@@ -1,26 +1,24 @@
 """``approval``: open an approval request and wait for its decision."""
 
-import re
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app.engine.runs import WaitForApproval
-from pipelines_app.models import ApprovalRequest, AuditEvent
+from pipelines_app.engine.outbox import emit
+from pipelines_app.models import ApprovalRequest, AuditEvent, Event
 from pipelines_app.models.protection import Rules
-from pipelines_app.notifications import notify_reviewers
+from pipelines_app.spec import steps as spec_steps
+from pipelines_app.steps.base import Step, WaitForApproval
 
 
-def render_message(template, run):
-    values = {
-        "model": run.pipeline_version.spec.get("model", ""),
-        "pipeline": run.pipeline.name,
-        "run.id": str(run.pk),
-        "run.model_version": str(run.model_version.version) if run.model_version else "",
-        "run.trigger": run.trigger,
-    }
-    values.update({f"inputs.{k}": str(v) for k, v in (run.inputs or {}).items()})
-    return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1).strip(), m.group(0)), template)
+def _message(ctx):
+    """The file's message with its references filled in; by default, what is to be approved."""
+    if ctx.step_spec.message:
+        return ctx.fill(ctx.step_spec.message)
+    if "run.model_version" in ctx.reference_values:
+        return ctx.fill("Approve ${model} v${run.model_version}?")
+    return ctx.fill("Approve ${model}?")
 
 
 def _guarded_environment(ctx):
@@ -32,8 +30,10 @@ def _guarded_environment(ctx):
     return after[0].environment if after else ""
 
 
-class ApprovalStep:
+class ApprovalStep(Step):
     """The run waits (waiting_approval) until reviewers decide; the decision resumes it."""
+
+    Spec = spec_steps.ApprovalStep
 
     def run(self, ctx):
         spec = ctx.step_spec
@@ -42,6 +42,15 @@ class ApprovalStep:
         environment = _guarded_environment(ctx)
         # The file may narrow the environment's rules, never lower them (DESIGN.md §8).
         rules = Rules.for_name(environment).narrowed(spec.approvers, spec.min_approvals)
+        with transaction.atomic():
+            request = self._open(ctx, run, environment, rules)
+        ctx.log(f"waiting for {request.min_approvals} approval(s) from {', '.join(request.approver_groups)}")
+        raise WaitForApproval(request.pk)
+
+    def _open(self, ctx, run, environment, rules):
+        """The step's request (one however often the step runs), its audit event and the event that tells the
+        reviewers, together."""
+        spec = ctx.step_spec
         request, created = ApprovalRequest.objects.get_or_create(
             step_run=ctx.step_run,
             defaults={
@@ -53,16 +62,15 @@ class ApprovalStep:
                 "requested_by": run.requester,
                 "deadline": timezone.now() + timedelta(seconds=spec.timeout_seconds),
                 "on_timeout": rules.on_timeout(spec.on_timeout),
-                "message": render_message(spec.message or "Approve ${model} v${run.model_version}?", run),
+                "message": _message(ctx),
             },
         )
         if created:
-            notify_reviewers(request)
             AuditEvent.objects.record(
                 "system",
                 "approval.requested",
                 request,
                 {"run": run.pk, "groups": request.approver_groups, "min_approvals": request.min_approvals},
             )
-        ctx.log(f"waiting for {request.min_approvals} approval(s) from {', '.join(request.approver_groups)}")
-        raise WaitForApproval(request.pk)
+            emit(Event.Kind.APPROVAL_REQUESTED, approval=request, run=run)
+        return request

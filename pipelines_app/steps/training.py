@@ -1,31 +1,24 @@
 """``train`` fits the preprocessing + estimator pipeline and registers a model version;
 ``evaluate`` scores it on the held-out split, with fairness by group."""
 
-import re
-
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 
-from pipelines_app.engine.runs import StepFailed
 from pipelines_app.ml import artifacts, metrics, training
 from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.spec import steps as spec_steps
 from pipelines_app.spec.estimators import param_problem
+from pipelines_app.steps.base import Step, StepFailed
 from pipelines_app.steps.data import ingested_version
 
-_REFERENCE = re.compile(r"^\$\{inputs\.([A-Za-z_][A-Za-z0-9_]*)\}$")
+# The settings of a train step that are text or free values, and so may hold `${...}` references.
+_FILLED = ("target", "positive_label", "params", "features", "drop")
 
 
-def substitute_inputs(params, inputs):
-    """Replace "${inputs.x}" values with the run's input x."""
-    resolved = {}
-    for key, value in params.items():
-        match = _REFERENCE.match(value) if isinstance(value, str) else None
-        resolved[key] = inputs.get(match.group(1)) if match else value
-    return resolved
-
-
-class TrainStep:
+class TrainStep(Step):
     """Split with the seed, fit (reporting progress), store the model with skops and register a version."""
+
+    Spec = spec_steps.TrainStep
 
     def run(self, ctx):
         existing = ModelVersion.objects.filter(step_run=ctx.step_run).select_related("model").first()
@@ -33,10 +26,10 @@ class TrainStep:
             # A retry after the version was saved: the step's output already exists; never make a second one.
             ctx.log(f"model version {existing} was already registered by this step; reusing it")
             return _outputs(existing)
-        spec = ctx.step_spec
+        spec = ctx.step_spec.model_copy(update=ctx.fill({key: getattr(ctx.step_spec, key) for key in _FILLED}))
         dataset_version = ingested_version(ctx)
         frame = dataset_version.read_frame()
-        params = substitute_inputs(spec.params, ctx.run.inputs)
+        params = spec.params
         _check_param_bounds(spec, params)
         ctx.log(f"training {spec.estimator} on {dataset_version.ref} ({len(frame)} rows), params {params}")
         try:
@@ -58,7 +51,7 @@ class TrainStep:
             raise StepFailed(f"training failed: {exc}") from exc
         data = artifacts.dump_model(result.pipeline)
         digest = artifacts.sha256_of(data)
-        version = register_model_version(ctx, result, data, digest, dataset_version)
+        version = register_model_version(ctx, result, data, digest, dataset_version, spec.target)
         ctx.log(
             f"registered {version} (sha256 {digest[:16]}…), {result.train_rows} train / {result.test_rows} test rows"
         )
@@ -89,7 +82,7 @@ def _outputs(version):
     }
 
 
-def register_model_version(ctx, result, data, digest, dataset_version):
+def register_model_version(ctx, result, data, digest, dataset_version, target):
     model, _ = RegisteredModel.objects.get_or_create(name=ctx.spec.model)
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
@@ -103,7 +96,7 @@ def register_model_version(ctx, result, data, digest, dataset_version):
             dataset_version=dataset_version,
             sha256=digest,
             task=result.task,
-            target=ctx.step_spec.target,
+            target=target,
             target_info=result.target_info,
             estimator=result.estimator,
             params=result.params,
@@ -146,15 +139,18 @@ def load_pipeline(version):
         return artifacts.load_model(f.read(), version.sha256)
 
 
-class EvaluateStep:
+class EvaluateStep(Step):
     """Metrics, curves, permutation importance and fairness on the held-out split; stored on the model version."""
+
+    Spec = spec_steps.EvaluateStep
 
     def run(self, ctx):
         version = trained_version(ctx, ctx.step_spec.model_step)
         train_step = StepRun.objects.get(pk=version.step_run_id)
         train_spec = ctx.spec.step(train_step.name)
         frame = version.dataset_version.read_frame()
-        missing = [c for c in ctx.step_spec.sensitive_features if c not in frame.columns]
+        sensitive_features = ctx.fill(ctx.step_spec.sensitive_features)
+        missing = [c for c in sensitive_features if c not in frame.columns]
         if missing:
             raise StepFailed(f"sensitive feature(s) not in the data: {', '.join(missing)}")
         pipeline = load_pipeline(version)
@@ -175,7 +171,7 @@ class EvaluateStep:
             y_test,
             task=version.task,
             target_info=version.target_info,
-            sensitive=frame.loc[X_test.index, ctx.step_spec.sensitive_features],
+            sensitive=frame.loc[X_test.index, sensitive_features],
         )
         version.metrics = report["metrics"]
         version.evaluation = {k: v for k, v in report.items() if k != "metrics"}

@@ -1,6 +1,9 @@
 """${...} references: to declared inputs, run values, and outputs of steps that ran before."""
 
+import pytest
+
 from pipelines_app.spec import validate_pipeline
+from pipelines_app.spec.references import UnfilledReference, fill
 
 from .files import at, column_of, one_problem, problems, steps_file
 
@@ -148,3 +151,98 @@ def test_references_outside_steps_are_checked_too():
 
     assert at(error) == (3, 23)
     assert error.message.startswith("unknown reference '${pipline}'; did you mean '${pipeline}'?")
+
+
+# What a run has for the file of file_with(LOAD, FIT, EVALUATE, ...): the mapping the engine builds.
+RUN_VALUES = {
+    "inputs.n_estimators": 300,
+    "model": "m",
+    "pipeline": "p",
+    "run.id": 41,
+    "run.model_version": 3,
+    "run.trigger": "schedule",
+    "steps.load.rows": 1319,
+    "steps.load.sha256": "ab12",
+    "steps.load.dataset_version": 2,
+    "steps.fit.model_version": 3,
+    "steps.fit.sha256": "cd34",
+    "steps.ev.roc_auc": 0.91,
+}
+
+
+def test_every_reference_validation_accepts_is_filled_into_text():
+    message = (
+        "trees ${inputs.n_estimators}, ${model} by ${pipeline}, run ${run.id} v${run.model_version} "
+        "(${run.trigger}); ${steps.load.rows} rows of ${steps.load.dataset_version}/${steps.load.sha256}, "
+        "v${steps.fit.model_version} ${ steps.fit.sha256 } auc ${steps.ev.roc_auc}"
+    )
+    assert validate_pipeline(file_with(LOAD, FIT, EVALUATE, notify(message))) == []
+
+    assert fill(message, RUN_VALUES) == (
+        "trees 300, m by p, run 41 v3 (schedule); 1319 rows of 2/ab12, v3 cd34 auc 0.91"
+    )
+
+
+def test_a_whole_value_reference_keeps_the_type_of_its_value():
+    values = {"inputs.trees": 300, "inputs.rate": 0.1, "inputs.warm": True, "steps.ev.roc_auc": 0.91}
+
+    assert fill("${inputs.trees}", values) == 300
+    assert fill("${inputs.rate}", values) == 0.1
+    assert fill("${ inputs.warm }", values) is True
+    assert fill("${steps.ev.roc_auc}", values) == 0.91
+
+
+def test_a_reference_inside_text_is_written_as_the_file_would_write_it():
+    values = {"inputs.warm": False, "inputs.layers": [8, 4], "inputs.note": None}
+
+    assert fill("warm=${inputs.warm} layers=${inputs.layers} note=${inputs.note}", values) == (
+        "warm=false layers=[8, 4] note=null"
+    )
+
+
+def test_params_are_filled_at_any_depth_and_their_keys_are_left_alone():
+    params = {
+        "n_estimators": "${inputs.trees}",
+        "hidden_layer_sizes": ["${inputs.units}", 4],
+        "class_weight": {"yes": "${inputs.weight}", "${inputs.trees}": 1},
+        "learning_rate": 0.1,
+        "name": "run-${run.id}",
+    }
+
+    filled = fill(params, {"inputs.trees": 300, "inputs.units": 16, "inputs.weight": 2.5, "run.id": 7})
+
+    assert filled == {
+        "n_estimators": 300,
+        "hidden_layer_sizes": [16, 4],
+        "class_weight": {"yes": 2.5, "${inputs.trees}": 1},
+        "learning_rate": 0.1,
+        "name": "run-7",
+    }
+    assert params["n_estimators"] == "${inputs.trees}"  # the spec's own value is not changed
+
+
+def test_values_without_references_come_back_as_they_are():
+    assert fill("no references, $5 and {braces}", {}) == "no references, $5 and {braces}"
+    assert fill(None, {}) is None
+    assert fill(42, {}) == 42
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "${steps.load.rows} rows",
+            "'${steps.load.rows}' has no value in this run: step 'load' has not given an output 'rows' (yet)",
+        ),
+        (
+            "v${run.model_version}",
+            "'${run.model_version}' has no value in this run: no model version has been registered before this step",
+        ),
+        ("${inputs.trees}", "'${inputs.trees}' has no value in this run"),
+    ],
+)
+def test_a_reference_the_run_has_no_value_for_is_a_clear_error(text, message):
+    with pytest.raises(UnfilledReference) as raised:
+        fill({"params": [text]}, {"run.id": 1})
+
+    assert str(raised.value) == message
