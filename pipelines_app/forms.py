@@ -1,5 +1,9 @@
 from django import forms
 
+from pipelines_app.models import AlertRule
+from pipelines_app.monitoring.summary import WindowInvalid, parse_window
+from pipelines_app.outbound import destination_problem
+
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150)
@@ -146,3 +150,48 @@ class TokenForm(forms.Form):
     predict_only = forms.BooleanField(
         required=False, label="Predictions only", help_text="The token may call the serving endpoints and nothing else."
     )
+
+
+class AlertRuleForm(forms.ModelForm):
+    """A deployment's alert rule; the people and webhooks to tell are checked now, not when it fires."""
+
+    notify = forms.CharField(
+        required=False,
+        help_text="Comma-separated: group:<name>, e-mail addresses, webhook:<url>.",
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = ["metric", "feature", "threshold", "window", "cooldown_minutes", "notify", "trigger_retraining"]
+
+    def __init__(self, *args, deployment=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deployment = deployment
+
+    def clean_notify(self):
+        entries = [e.strip() for e in (self.cleaned_data.get("notify") or "").split(",") if e.strip()]
+        webhooks = [e for e in entries if e.startswith("webhook:")]
+        bad = [e for e in entries if e not in webhooks and not (e.startswith("group:") or "@" in e)]
+        if bad:
+            raise forms.ValidationError(f"Not a group, e-mail address or webhook: {', '.join(bad)}.")
+        # The outbound client checks again when it sends; refusing here tells the editor now, not the audit log later.
+        problems = [destination_problem(e.partition(":")[2]) for e in webhooks]
+        if any(problems):
+            raise forms.ValidationError([f"Webhook {problem}." for problem in problems if problem])
+        return entries
+
+    def clean_window(self):
+        try:
+            parse_window(self.cleaned_data["window"])
+        except WindowInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["window"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("metric") == AlertRule.Metric.FEATURE_PSI:
+            version = self.deployment.primary_version if self.deployment else None
+            features = version.features if version else []
+            if data.get("feature") not in features:
+                self.add_error("feature", f"Name one of the model's features: {', '.join(features)}.")
+        return data

@@ -16,6 +16,7 @@ import orjson
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from pipelines_app.ml.metrics import SCORE_HISTOGRAM_BINS
 from pipelines_app.models import ModelVersion, PredictionLog, Rollup, RollupCursor
@@ -255,18 +256,23 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
     """Rollups of ``deployment`` from ``since`` (shadow traffic aside); feature counts of ``version`` only.
 
     Hour and day buckets start on the hour or day: a window from 10:20 read by hours also counts 10:00–10:20."""
-    from django.utils import timezone
+    return windows({deployment.pk: version}, since, until, granularity)[deployment.pk]
 
+
+def windows(versions: dict, since, until=None, granularity=None) -> dict[int, Window]:
+    """``window`` of many deployments in one query: ``versions`` maps a deployment's id to the version whose
+    feature counts are read (None: none); the answer maps each of those ids to its window."""
     granularity = granularity or granularity_for((until or timezone.now()) - since)
     start = GRANULARITIES[granularity](since.replace(second=0, microsecond=0))
-    rollups = Rollup.objects.filter(deployment=deployment, granularity=granularity, bucket__gte=start).exclude(
+    rollups = Rollup.objects.filter(deployment_id__in=versions, granularity=granularity, bucket__gte=start).exclude(
         role="shadow"
     )
     if until is not None:
         rollups = rollups.filter(bucket__lt=until)
-    result = Window(granularity=granularity)
-    per_minute = {}
-    for r in rollups.order_by("bucket").iterator():
+    results = {deployment_id: Window(granularity=granularity) for deployment_id in versions}
+    per_minute = {deployment_id: {} for deployment_id in versions}
+    for r in rollups.order_by("deployment_id", "bucket").iterator():
+        result, version = results[r.deployment_id], versions[r.deployment_id]
         result.requests += r.requests
         result.rows += r.rows
         result.errors += r.errors
@@ -284,7 +290,7 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
         if version is not None and r.model_version_id == version.pk:
             result.features = _add_each(result.features, r.feature_counts)
             result.group_positives = _add_each(result.group_positives, r.group_positives)
-        minute = per_minute.setdefault(
+        minute = per_minute[r.deployment_id].setdefault(
             r.bucket,
             {"t": r.bucket, "requests": 0, "rows": 0, "errors": 0, "positives": 0, "latency": [], "scores": []},
         )
@@ -298,8 +304,9 @@ def window(deployment, since, until=None, version=None, granularity=None) -> Win
             # Per bucket too, so that a feature's drift and the selection by group can be drawn over time.
             minute["features"] = _add_each(minute.get("features", {}), r.feature_counts)
             minute["group_positives"] = _add_each(minute.get("group_positives", {}), r.group_positives)
-    result.series = list(per_minute.values())
-    return result
+    for deployment_id, result in results.items():
+        result.series = list(per_minute[deployment_id].values())
+    return results
 
 
 def percentile(counts, q) -> float | None:

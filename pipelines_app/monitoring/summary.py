@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from pipelines_app.ml.training import REGRESSION
-from pipelines_app.models import Alert, Feedback
+from pipelines_app.models import Alert, Feedback, ModelVersion
 from pipelines_app.monitoring import bins, drift, rollups
 from pipelines_app.monitoring.estimate import estimate
 from pipelines_app.spec.durations import parse_duration
@@ -55,12 +57,40 @@ def labelled_rows(deployment, since, until=None) -> tuple[list, list, list, list
     labels = Feedback.objects.filter(prediction_log__deployment=deployment, prediction_log__created_at__gte=since)
     if until is not None:
         labels = labels.filter(prediction_log__created_at__lt=until)
+    return _rows_of(_readable(labels).order_by("-id")[:MAX_LABELS])
+
+
+def labelled_rows_by_deployment(dues: dict, since) -> dict[int, tuple[list, list, list, list]]:
+    """``labelled_rows`` of many deployments in one query: ``dues`` maps a deployment's id to until when its
+    labels are due (None: all of them)."""
+    if not dues:
+        return {}
+    each = Q()
+    for deployment_id, until in dues.items():
+        due = Q(prediction_log__created_at__lt=until) if until is not None else Q()
+        each |= Q(prediction_log__deployment_id=deployment_id) & due
     labels = (
+        _readable(Feedback.objects.filter(each, prediction_log__created_at__gte=since))
+        # The latest MAX_LABELS of each deployment, as ``labelled_rows`` reads them.
+        .annotate(nth=Window(RowNumber(), partition_by=F("prediction_log__deployment_id"), order_by=F("id").desc()))
+        .filter(nth__lte=MAX_LABELS)
+        .order_by("-id")
+    )
+    by_deployment = {deployment_id: [] for deployment_id in dues}
+    for feedback in labels:
+        by_deployment[feedback.prediction_log.deployment_id].append(feedback)
+    return {deployment_id: _rows_of(feedbacks) for deployment_id, feedbacks in by_deployment.items()}
+
+
+def _readable(labels):
+    return (
         labels.exclude(prediction_log__role="shadow")
         .select_related("prediction_log")
         .defer("prediction_log__inputs")  # the bulk of a log, not needed here
-        .order_by("-id")[:MAX_LABELS]
     )
+
+
+def _rows_of(labels) -> tuple[list, list, list, list]:
     truth, predicted, scores, times = [], [], [], []
     for feedback in labels:
         log = feedback.prediction_log
@@ -216,8 +246,6 @@ def performance_series(version, totals, labelled: Labelled) -> list[dict]:
 
 def _side_by_side(by_version) -> list[dict]:
     """Each version and role that served in the window (primary and canary, side by side while a canary runs)."""
-    from pipelines_app.models import ModelVersion
-
     numbers = dict(ModelVersion.objects.filter(pk__in={v for v, _ in by_version}).values_list("pk", "version"))
     return [
         {
@@ -231,6 +259,29 @@ def _side_by_side(by_version) -> list[dict]:
         }
         for (version_id, role), side in sorted(by_version.items(), key=lambda item: item[0][1] != "primary")
     ]
+
+
+def traffic_figures(totals: rollups.Window) -> dict:
+    """Requests, rows, errors and latency of a window, as the summary shows them."""
+    return {
+        "requests": totals.requests,
+        "rows": totals.rows,
+        "errors": totals.errors,
+        "error_rate": round(totals.errors / totals.requests, 4) if totals.requests else None,
+        "positive_rate": round(totals.positives / totals.rows, 4) if totals.rows else None,
+        "latency_ms": {
+            "p50": rollups.percentile(totals.latency, 0.50),
+            "p95": rollups.percentile(totals.latency, 0.95),
+            "p99": rollups.percentile(totals.latency, 0.99),
+        },
+    }
+
+
+def labels_due_until(deployment, now):
+    """Until when the outcomes of the deployment's predictions are due (None: all of them): they take the
+    model's label latency to arrive."""
+    latency = timedelta(hours=deployment.model.label_latency_hours)
+    return now - latency if latency else None
 
 
 def summary(deployment, window_text="24h") -> dict:
@@ -251,11 +302,10 @@ def summarise(deployment, window_text="24h") -> Summary:
     positive = (version.target_info or {}).get("positive_label") if version else None
     # Outcomes take the model's label latency to arrive: only predictions that old are judged, and the label
     # coverage is of those.
-    latency = timedelta(hours=deployment.model.label_latency_hours)
-    due_until = now - latency if latency else None
-    truth, predicted, scores, times = labelled_rows(deployment, since, due_until)
+    due_by = labels_due_until(deployment, now)
+    truth, predicted, scores, times = labelled_rows(deployment, since, due_by)
     performance = realised_performance(truth, predicted, scores, positive)
-    due = rollups.window(deployment, since, due_until, version) if due_until else totals
+    due = rollups.window(deployment, since, due_by, version) if due_by else totals
     performance["label_coverage"] = round(performance["labelled"] / due.rows, 4) if due.rows else None
     performance["label_latency_hours"] = deployment.model.label_latency_hours
     performance["rows_due"] = due.rows
@@ -265,16 +315,7 @@ def summarise(deployment, window_text="24h") -> Summary:
         "window": window_text or "24h",
         "since": since.isoformat(),
         "version": version.version if version else None,
-        "requests": totals.requests,
-        "rows": totals.rows,
-        "errors": totals.errors,
-        "error_rate": round(totals.errors / totals.requests, 4) if totals.requests else None,
-        "positive_rate": round(totals.positives / totals.rows, 4) if totals.rows else None,
-        "latency_ms": {
-            "p50": rollups.percentile(totals.latency, 0.50),
-            "p95": rollups.percentile(totals.latency, 0.95),
-            "p99": rollups.percentile(totals.latency, 0.99),
-        },
+        **traffic_figures(totals),
         "versions": _side_by_side(totals.by_version),
         "drift": {**features, "share_drifted": overall["share_drifted"]},
         "share_drifted": overall["share_drifted"],
@@ -294,4 +335,4 @@ def summarise(deployment, window_text="24h") -> Summary:
             .select_related("rule")
         ],
     }
-    return Summary(data, totals, specs, Labelled(truth, predicted, scores, times, due_until))
+    return Summary(data, totals, specs, Labelled(truth, predicted, scores, times, due_by))

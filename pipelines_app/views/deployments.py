@@ -56,7 +56,11 @@ def _get_deployment(environment, model):
 
 @role_required(Role.VIEWER)
 def deployment_detail(request, environment, model):
-    deployment = _get_deployment(environment, model)
+    return _detail_page(request, _get_deployment(environment, model))
+
+
+def _detail_page(request, deployment, status=200):
+    """The deployment page; after a refused action, with its reason and a 4xx status."""
     events = list(deployment.events.select_related("version", "previous_version", "run")[:200])
     timeline = [
         {
@@ -79,6 +83,7 @@ def deployment_detail(request, environment, model):
             "rollback_to": rollback_target(deployment),
             "serve_url": f"/serve/{deployment.model.name}/{deployment.environment.name}/invocations",
         },
+        status=status,
     )
 
 
@@ -101,9 +106,7 @@ def deployment_action(request, environment, model, action):
         deployment = change(deployment, request.user)
     except DeploymentRefused as exc:
         messages.error(request, str(exc))
-        response = redirect("deployment-detail", environment, model)
-        response.status_code = 409
-        return response
+        return _detail_page(request, _get_deployment(environment, model), status=409)
     messages.success(
         request, done.format(primary=deployment.primary_version.version if deployment.primary_version else "—")
     )

@@ -32,6 +32,11 @@ def _versions(name):
 
 @role_required(Role.VIEWER)
 def model_detail(request, name):
+    return _model_page(request, name)
+
+
+def _model_page(request, name, status=200):
+    """The model page; after refused settings, with the reason and a 4xx status."""
     model, versions = _versions(name)
     versions = list(versions)
     metrics = [m for m in KEY_METRICS if any(m in v.metrics for v in versions)]
@@ -49,6 +54,7 @@ def model_detail(request, name):
             "chart": chart,
             "can_edit": has_role(request.user, Role.EDITOR),
         },
+        status=status,
     )
 
 
@@ -192,9 +198,8 @@ def model_settings(request, name):
     form = ModelSettingsForm({**current, **request.POST.dict()}, instance=model)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        response = redirect(model.get_absolute_url())
-        response.status_code = 400
-        return response
+        # Fetched again: the refused values are on the form's instance, not saved.
+        return _model_page(request, name, status=400)
     form.save()
     AuditEvent.objects.record(request.user, "model.settings_changed", model, form.cleaned_data)
     messages.success(request, "Saved.")
