@@ -67,8 +67,9 @@ def main():
         cols = {name: [income if name == "income" else row[name]] for name in result.features}
         score = float(rng.random())
         batch.append(
-            {"rid": f"r{i}", "n": 1, "dep": deployment.pk, "ver": version.pk, "role": "primary", "cols": cols,
-             "pred": ["yes" if score >= 0.5 else "no"], "score": [score], "lat": float(rng.gamma(2, 0.4)), "t": at}
+            {"request_id": f"r{i}", "rows": 1, "deployment_id": deployment.pk, "model_version_id": version.pk,
+             "role": "primary", "inputs": cols, "predictions": ["yes" if score >= 0.5 else "no"], "scores": [score],
+             "latency_ms": float(rng.gamma(2, 0.4)), "created_at": at}
         )  # fmt: skip
         if len(batch) == 10_000:
             write(batch)

@@ -51,13 +51,31 @@ def buffer():
     return client
 
 
+# One entry per request and role, named as the PredictionLog columns it fills: request_id, client_request_id,
+# deployment_id, model_version_id, role, rows, inputs (column name → values), predictions, scores, latency_ms,
+# status_code (absent: 200), error, created_at (a Unix time), and shadow_version_id (a version to score the same
+# rows in the drain, or None).
 # The bulky parts of an entry travel as JSON text of their own, so that the drain hands them to the database
 # without parsing and re-encoding them. 0x1e never occurs in orjson's output (it escapes control characters).
-_BULKY = ("cols", "pred", "score")
+_BULKY = ("inputs", "predictions", "scores")
 _SEPARATOR = b"\x1e"
 # One flush pushes its entries as one Redis item, joined by 0x1d: a single 9 KB entry costs redis-py about 20 µs
 # as an item of its own and 4 µs as part of a larger one (measured with 100-row entries).
 _ENTRY_SEPARATOR = b"\x1d"
+# Entries buffered by a release before the keys were words: still in Redis when the site is upgraded, they are
+# read with these names (the bulky parts are told by position, so they need none). To go a release later.
+_SPELLED_BEFORE = {
+    "rid": "request_id",
+    "crid": "client_request_id",
+    "n": "rows",
+    "dep": "deployment_id",
+    "ver": "model_version_id",
+    "shadow": "shadow_version_id",
+    "lat": "latency_ms",
+    "code": "status_code",
+    "err": "error",
+    "t": "created_at",
+}
 
 
 class RawJSON(str):
@@ -72,6 +90,8 @@ def encode(entry: dict) -> bytes:
 def decode(item: bytes) -> dict:
     head, *bulky = item.split(_SEPARATOR)
     entry = orjson.loads(head)
+    if "rid" in entry:  # buffered before the rename (_SPELLED_BEFORE)
+        entry = {_SPELLED_BEFORE.get(key, key): value for key, value in entry.items()}
     for key, text in zip(_BULKY, bulky, strict=False):
         entry[key] = None if text == b"null" else RawJSON(text.decode())
     return entry
@@ -126,7 +146,7 @@ def flush() -> int:
         except DatabaseError:
             log.exception("%d prediction log entries lost", len(entries))
             for entry in entries:
-                _lost[entry["dep"]] += max(1, entry.get("n") or 0)
+                _lost[entry["deployment_id"]] += max(1, entry.get("rows") or 0)
         return len(items)
 
 
@@ -182,15 +202,17 @@ def write(entries: list[dict]) -> int:
     from pipelines_app.models import Deployment, ModelVersion
 
     # A deployment or version removed while its entries waited in the buffer: the entries cannot be stored.
-    deployments = set(Deployment.objects.filter(pk__in={e["dep"] for e in entries}).values_list("pk", flat=True))
-    versions = set(ModelVersion.objects.filter(pk__in={e.get("ver") for e in entries}).values_list("pk", flat=True))
-    kept = [e for e in entries if e["dep"] in deployments]
+    deployment_ids = {entry["deployment_id"] for entry in entries}
+    version_ids = {entry.get("model_version_id") for entry in entries}
+    deployments = set(Deployment.objects.filter(pk__in=deployment_ids).values_list("pk", flat=True))
+    versions = set(ModelVersion.objects.filter(pk__in=version_ids).values_list("pk", flat=True))
+    kept = [e for e in entries if e["deployment_id"] in deployments]
     if len(kept) < len(entries):
         log.warning("dropped %d prediction log entries of deployments that no longer exist", len(entries) - len(kept))
     rows = []
     for entry in kept:
-        if entry.get("ver") not in versions:
-            entry["ver"] = None
+        if entry.get("model_version_id") not in versions:
+            entry["model_version_id"] = None
         rows += _rows(entry)
     with transaction.atomic():
         _insert(rows)
@@ -239,9 +261,9 @@ def _insert(rows):
 
 def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error=""):
     return (
-        entry["rid"],
-        entry.get("crid"),  # the caller's X-Request-ID or None; absent from entries buffered before it existed
-        entry["dep"],
+        entry["request_id"],
+        entry.get("client_request_id"),  # the caller's X-Request-ID, or None (absent from the oldest entries)
+        entry["deployment_id"],
         version_id,
         role,
         n,
@@ -251,26 +273,27 @@ def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=Non
         latency,
         code,
         error[:2000],
-        datetime.fromtimestamp(entry["t"], tz=UTC),
+        datetime.fromtimestamp(entry["created_at"], tz=UTC),
     )
 
 
 def _rows(entry):
-    if entry.get("code", 200) != 200:
+    if entry.get("status_code", 200) != 200:
         return [
             _row(
                 entry,
-                entry.get("ver"),
+                entry.get("model_version_id"),
                 entry.get("role", "primary"),
-                latency=entry.get("lat", 0),
-                code=entry["code"],
-                error=entry.get("err", ""),
+                latency=entry.get("latency_ms", 0),
+                code=entry["status_code"],
+                error=entry.get("error", ""),
             )
         ]
-    n = entry["n"]
-    inputs = entry["cols"]  # JSON text from the buffer; missing values are already null
-    rows = [_row(entry, entry["ver"], entry["role"], n, inputs, entry["pred"], entry.get("score"), entry["lat"])]
-    if entry.get("shadow"):
+    n = entry["rows"]
+    inputs = entry["inputs"]  # JSON text from the buffer; missing values are already null
+    version_id, predictions, scores = entry["model_version_id"], entry["predictions"], entry.get("scores")
+    rows = [_row(entry, version_id, entry["role"], n, inputs, predictions, scores, entry["latency_ms"])]
+    if entry.get("shadow_version_id"):
         rows.append(_shadow_row(entry, inputs))
     return rows
 
@@ -280,10 +303,10 @@ def _shadow_row(entry, inputs):
     from pipelines_app.models import ModelVersion
     from pipelines_app.serving import models_cache
 
-    version = ModelVersion.objects.filter(pk=entry["shadow"]).first()
+    version = ModelVersion.objects.filter(pk=entry["shadow_version_id"]).first()
     if version is None:
         return _row(entry, None, "shadow", code=500, error="the shadow version no longer exists")
-    n = entry["n"]
+    n = entry["rows"]
     inputs = orjson.loads(str(inputs)) if isinstance(inputs, RawJSON) else inputs
     try:
         model = models_cache.load(version)

@@ -176,18 +176,18 @@ def invocations(request, model, environment):
 def _log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id=None):
     prediction_log.record(
         {
-            "rid": request_id,
-            "crid": client_id,
-            "n": n,
-            "dep": route.deployment_id,
-            "ver": loaded.version_id,
+            "request_id": request_id,
+            "client_request_id": client_id,
+            "rows": n,
+            "deployment_id": route.deployment_id,
+            "model_version_id": loaded.version_id,
             "role": role,
-            "shadow": route.shadow.pk if route.shadow else None,
-            "cols": columns,  # orjson writes NaN (missing) as null
-            "pred": predictions,
-            "score": probabilities if loaded.positive_index is not None else None,
-            "lat": round(latency, 3),
-            "t": time.time(),
+            "shadow_version_id": route.shadow.pk if route.shadow else None,
+            "inputs": columns,  # orjson writes NaN (missing) as null
+            "predictions": predictions,
+            "scores": probabilities if loaded.positive_index is not None else None,
+            "latency_ms": round(latency, 3),
+            "created_at": time.time(),
         }
     )
 
@@ -195,15 +195,15 @@ def _log_answer(request_id, n, route, loaded, role, columns, predictions, probab
 def _log_refusal(route, loaded, role, request_id, exc, started, client_id=None):
     prediction_log.record(
         {
-            "rid": request_id,
-            "crid": client_id,
-            "n": 0,
-            "dep": route.deployment_id,
-            "ver": loaded.version_id,
+            "request_id": request_id,
+            "client_request_id": client_id,
+            "rows": 0,
+            "deployment_id": route.deployment_id,
+            "model_version_id": loaded.version_id,
             "role": role,
-            "code": exc.status,
-            "err": exc.as_json()["message"],
-            "lat": round((time.perf_counter() - started) * 1000, 3),
-            "t": time.time(),
+            "status_code": exc.status,
+            "error": exc.as_json()["message"],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "created_at": time.time(),
         }
     )

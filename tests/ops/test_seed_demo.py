@@ -39,8 +39,8 @@ def test_running_it_twice_changes_nothing_but_the_password(db):
     assert list(User.objects.get(username="viewer").groups.values_list("name", flat=True)) == ["viewers"]
 
 
-def test_without_a_password_it_keeps_one_random_password(db, settings, monkeypatch, tmp_path):
-    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+def test_without_a_password_it_keeps_one_random_password(db, settings, tmp_path):
+    settings.DEMO_PASSWORD = ""
     settings.VAR_DIR = tmp_path
     first = seed()
     second = seed()

@@ -18,7 +18,7 @@ pytestmark = [
 
 
 def test_a_dropped_database_connection_fails_the_attempt_and_the_retry_finishes(redis_url, demo_dataset, editor):
-    worker = WorkerProcess(redis_url, name="dropped", FAULT_PAUSE_STEPS="train=4", STEP_HEARTBEAT_S="0.5").start()
+    worker = WorkerProcess(redis_url, name="dropped", faults={"train": 4}, STEP_HEARTBEAT_S="0.5").start()
     try:
         run = start_run(Pipeline.objects.create_from_yaml(small_pipeline("dropped"), editor), editor)
         step = wait_for(

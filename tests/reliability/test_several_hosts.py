@@ -118,8 +118,7 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
     redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
     beats = {"STEP_HEARTBEAT_S": "0.5"}
     main = WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **beats).start()
-    trainer = training_worker(redis_url, database_relay, redis_relay, "training-host", FAULT_PAUSE_STEPS="train=60",
-                              **beats)  # fmt: skip
+    trainer = training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **beats)
     again = None
     try:
         run = start_run(

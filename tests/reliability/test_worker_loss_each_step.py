@@ -21,7 +21,7 @@ FAST_BEATS = {"STEP_HEARTBEAT_S": "0.5"}
 @pytest.mark.parametrize("kind", list(STEP_OF))
 def test_sigkill_in_the_middle_of_a_step(kind, redis_url, environments, demo_dataset, editor, settings):
     settings.STEP_STALE_AFTER_S = 3
-    doomed = WorkerProcess(redis_url, name=f"doomed-{kind}", FAULT_PAUSE_STEPS=f"{kind}=60", **FAST_BEATS).start()
+    doomed = WorkerProcess(redis_url, name=f"doomed-{kind}", faults={kind: 60}, **FAST_BEATS).start()
     survivor = None
     try:
         run = start_run(

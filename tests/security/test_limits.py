@@ -266,9 +266,9 @@ def test_the_reaper_fails_a_step_killed_at_its_hard_limit_as_timed_out(editor, d
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_stops_a_step_at_its_step_timeout(redis_url, editor, demo_dataset, environments):
-    # The ingest step would sleep a minute (FAULT_PAUSE_STEPS); its limit is 2 s. A prefork worker, as `make run`
+    # The ingest step would sleep a minute (a fault worker's pause); its limit is 2 s. A prefork worker, as `make run`
     # starts: Celery's time limits need a pool process to signal.
-    worker = WorkerProcess(redis_url, name="limits", FAULT_PAUSE_STEPS="ingest=60")
+    worker = WorkerProcess(redis_url, name="limits", faults={"ingest": 60})
     worker.args[worker.args.index("solo")] = "prefork"
     worker.args += ["--concurrency", "1"]
     worker.start()

@@ -221,9 +221,9 @@ def test_the_flusher_thread_moves_logs_off_the_request_path(settings, redis_url)
     settings.PREDICTION_LOG_BACKGROUND = True
     client = redis.Redis.from_url(redis_url)
     client.delete(prediction_log.BUFFER_KEY)
-    prediction_log.record({"rid": "r1", "n": 0, "dep": 1, "t": 0})
+    prediction_log.record({"request_id": "r1", "rows": 0, "deployment_id": 1, "created_at": 0})
     wait_for(lambda: client.llen(prediction_log.BUFFER_KEY) == 1, 5, 0.01, "the flusher to push the entry")
-    assert prediction_log.decode(client.lpop(prediction_log.BUFFER_KEY))["rid"] == "r1"
+    assert prediction_log.decode(client.lpop(prediction_log.BUFFER_KEY))["request_id"] == "r1"
 
 
 def test_one_flush_is_one_buffer_item_and_every_entry_in_it_is_stored(client, deployed, token, redis_url):
@@ -238,14 +238,39 @@ def test_one_flush_is_one_buffer_item_and_every_entry_in_it_is_stored(client, de
     buffer = redis.Redis.from_url(redis_url)
     buffer.delete(prediction_log.BUFFER_KEY)
     for rid in ("first", "second", "third"):
-        entry = {"rid": rid, "n": 1, "dep": deployment.pk, "ver": deployed.pk, "role": "primary",
-                 "cols": {"age": [30.0]}, "pred": ["yes"], "score": [0.9], "lat": 1.0, "t": clock.time()}  # fmt: skip
+        entry = {"request_id": rid, "rows": 1, "deployment_id": deployment.pk, "model_version_id": deployed.pk,
+                 "role": "primary", "inputs": {"age": [30.0]}, "predictions": ["yes"], "scores": [0.9],
+                 "latency_ms": 1.0, "created_at": clock.time()}  # fmt: skip
         prediction_log._pending.append(prediction_log.encode(entry))
     assert prediction_log.flush() == 3
     assert buffer.llen(prediction_log.BUFFER_KEY) == 1
     assert prediction_log.drain() == 3
     assert set(PredictionLog.objects.values_list("request_id", flat=True)) == {"first", "second", "third"}
     assert buffer.llen(prediction_log.BUFFER_KEY) == 0
+
+
+def test_entries_buffered_before_the_keys_were_words_are_still_stored(client, deployed, token, redis_url):
+    """Entries an older release left in the buffer, with its short keys, are stored after an upgrade."""
+    import time as clock
+
+    import redis
+
+    from pipelines_app.models import Deployment
+    from pipelines_app.serving import prediction_log
+
+    deployment = Deployment.objects.get(environment__name="staging")
+    buffer = redis.Redis.from_url(redis_url)
+    buffer.delete(prediction_log.BUFFER_KEY)
+    head = {"rid": "old", "crid": "theirs", "n": 1, "dep": deployment.pk, "ver": deployed.pk, "role": "primary",
+            "shadow": None, "lat": 2.5, "t": clock.time()}  # fmt: skip
+    inputs, predictions, scores = {"age": [30.0]}, ["yes"], [0.9]  # after the head, in this order
+    buffer.rpush(prediction_log.BUFFER_KEY, b"\x1e".join(map(orjson.dumps, [head, inputs, predictions, scores])))
+
+    assert prediction_log.drain() == 1
+    stored = PredictionLog.objects.get(request_id="old")
+    assert stored.client_request_id == "theirs" and stored.rows == 1 and stored.latency_ms == 2.5
+    assert stored.deployment_id == deployment.pk and stored.model_version_id == deployed.pk
+    assert stored.inputs == inputs and stored.predictions == predictions and stored.scores == scores
 
 
 def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
@@ -257,16 +282,16 @@ def test_entries_written_twice_are_stored_once(client, deployed, token, rows):
 
     deployment = Deployment.objects.get(environment__name="staging")
     entry = {
-        "rid": "again",
-        "n": 2,
-        "dep": deployment.pk,
-        "ver": deployed.pk,
+        "request_id": "again",
+        "rows": 2,
+        "deployment_id": deployment.pk,
+        "model_version_id": deployed.pk,
         "role": "primary",
-        "cols": {"age": [30.0, float("nan")]},
-        "pred": ["yes", "no"],
-        "score": [0.9, 0.2],
-        "lat": 1.0,
-        "t": clock.time(),
+        "inputs": {"age": [30.0, float("nan")]},
+        "predictions": ["yes", "no"],
+        "scores": [0.9, 0.2],
+        "latency_ms": 1.0,
+        "created_at": clock.time(),
     }
     entry = orjson.loads(orjson.dumps(entry))  # as the buffer hands it over: the missing age is null
     assert write([entry]) == 1
@@ -280,8 +305,9 @@ def test_entries_of_a_deployment_removed_meanwhile_are_dropped_not_fatal(client,
 
     from pipelines_app.serving.prediction_log import write
 
-    entry = {"rid": "gone", "n": 1, "dep": 999_999, "ver": deployed.pk, "role": "primary", "cols": {"age": [1.0]},
-             "pred": ["yes"], "score": [0.9], "lat": 1.0, "t": clock.time()}  # fmt: skip
+    entry = {"request_id": "gone", "rows": 1, "deployment_id": 999_999, "model_version_id": deployed.pk,
+             "role": "primary", "inputs": {"age": [1.0]}, "predictions": ["yes"], "scores": [0.9], "latency_ms": 1.0,
+             "created_at": clock.time()}  # fmt: skip
     _, records = rows
     assert post(client, token, {"dataframe_records": records[:1]}).status_code == 200
     assert write([entry]) == 0

@@ -29,12 +29,10 @@ DEMO_USERS = [
 
 
 def demo_password(explicit=None):
-    import os
-
     if explicit:
         return explicit
-    if os.environ.get("DEMO_PASSWORD"):
-        return os.environ["DEMO_PASSWORD"]
+    if settings.DEMO_PASSWORD:
+        return settings.DEMO_PASSWORD
     path = settings.VAR_DIR / "demo-password"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(12))

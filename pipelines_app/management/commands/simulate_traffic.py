@@ -13,11 +13,11 @@ a token issued for a dedicated user and revoked at the end.
 import http.client
 import json
 import math
-import os
 import random
 import time
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         rng = random.Random(o["seed"])
         kinds = {entry["name"]: entry["kind"] for entry in version.feature_schema}
         categories = {f: sorted(frame[f].dropna().astype(str).unique()) for f in drifts if kinds[f] != "numeric"}
-        url = urlsplit(o["url"] or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+        url = urlsplit(o["url"] or f"http://127.0.0.1:{settings.PORT}")
         token = self._token()
         first_id = PredictionLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
         try:
