@@ -1,4 +1,6 @@
-"""The Celery app. Workers start with ``celery -A mlops_site worker -Q default,training,monitoring``."""
+"""The Celery app. Workers start with ``celery -A mlops_site worker -Q default,training,monitoring``;
+deliveries (queue ``notifications``) go to a worker of their own, in threads:
+``celery -A mlops_site worker -Q notifications --pool threads``."""
 
 import os
 

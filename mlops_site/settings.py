@@ -89,7 +89,14 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env("SITE_URL", "http://127.0.0.1:" + env("PORT", "8000"))
+# The web server's port under `make run` (run_stack), where simulate_traffic sends by default.
+PORT = env_int("PORT", 8000)
+SITE_URL = env("SITE_URL", f"http://127.0.0.1:{PORT}")
+# `make run` (run_stack): gunicorn worker processes and Celery worker processes.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2)
+# The demo users' password (seed_demo); empty: a random one, kept in var/demo-password.
+DEMO_PASSWORD = env("DEMO_PASSWORD", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -235,6 +242,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "mlops-site@localhost")
 # ".example.com" for a domain) is trusted even on loopback or a private network.
 NOTIFY_ALLOWED_HOSTS = env_list("NOTIFY_ALLOWED_HOSTS", [])
 NOTIFY_TIMEOUT_S = env_int("NOTIFY_TIMEOUT_S", 10)
+# A notification that could not be sent (mail server down, webhook answering 5xx or not at all) is tried again,
+# the first time after NOTIFY_RETRY_BACKOFF_S, doubling each time, NOTIFY_MAX_ATTEMPTS attempts in all.
+NOTIFY_RETRY_BACKOFF_S = float(env("NOTIFY_RETRY_BACKOFF_S", "30"))
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -279,6 +290,17 @@ CELERY_BEAT_SCHEDULE = {
     "reap-steps": {
         "task": "pipelines_app.tasks.reap_steps",
         "schedule": 15.0,
+    },
+    # The outbox: events whose message was lost or whose reaction failed, and deliveries likewise.
+    "sweep-events": {
+        "task": "pipelines_app.tasks.sweep_events",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
+    "requeue-lost-deliveries": {
+        "task": "pipelines_app.tasks.requeue_lost_deliveries",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     "drain-prediction-logs": {
         "task": "pipelines_app.tasks.drain_prediction_logs",
@@ -401,11 +423,5 @@ STEP_STALE_AFTER_S = float(env("STEP_STALE_AFTER_S", "30"))
 # STEP_TIMEOUT_DEFAULT, never more than STEP_TIMEOUT_MAX (a file asking for more is refused when validated).
 STEP_TIMEOUT_DEFAULT = env_int("STEP_TIMEOUT_DEFAULT", 3600)
 STEP_TIMEOUT_MAX = env_int("STEP_TIMEOUT_MAX", 2 * 3600)
-# Fault tests only: "ingest=30,deploy=30" makes a step of that type wait that many seconds on its first attempt,
-# after it is claimed and before its work, so that a test can kill the worker in the middle of it. Empty in use.
-FAULT_PAUSE_STEPS = {
-    kind.strip(): float(seconds)
-    for kind, _, seconds in (item.partition("=") for item in env("FAULT_PAUSE_STEPS", "").split(",") if "=" in item)
-}
 # A queued step not picked up for this long has its message sent again (a broker restart may lose it).
 STEP_REQUEUE_AFTER_S = float(env("STEP_REQUEUE_AFTER_S", "120"))

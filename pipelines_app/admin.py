@@ -9,10 +9,12 @@ from pipelines_app.models import (
     AuditEvent,
     Dataset,
     DatasetVersion,
+    Delivery,
     Deployment,
     DeploymentEvent,
     DriftReport,
     Environment,
+    Event,
     Feedback,
     ModelVersion,
     Notification,
@@ -24,7 +26,6 @@ from pipelines_app.models import (
     Rollup,
     RollupCursor,
     StepRun,
-    WebhookDelivery,
     WorkerHeartbeat,
 )
 
@@ -159,10 +160,16 @@ class NotificationAdmin(ReadOnlyHistoryAdmin):
     list_display = ["user", "message", "created_at", "read_at"]
 
 
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["id", "purpose", "status", "http_status", "attempts", "created_at"]
-    list_filter = ["status", "purpose"]
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["id", "channel", "purpose", "status", "http_status", "attempts", "created_at"]
+    list_filter = ["status", "channel", "purpose"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["id", "kind", "status", "attempts", "created_at", "processed_at"]
+    list_filter = ["status", "kind"]
 
 
 @admin.register(PredictionLog)

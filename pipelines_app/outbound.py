@@ -5,14 +5,13 @@ The host name is resolved when the call is made and every address it resolves to
 link-local, multicast, reserved... are refused unless the host is listed); the connection then goes to the checked
 address itself, so a DNS answer that changes between the check and the connection cannot send it elsewhere.
 Redirects are not followed (a 3xx is a failed delivery), connecting and each read have a timeout, and at most
-``MAX_RESPONSE_BYTES`` of an answer are read. Each call is a ``WebhookDelivery`` row; a refused one is also an
-audit event, since it is what an attempt to reach the site's own network looks like.
+``MAX_RESPONSE_BYTES`` of an answer are read. The caller (``notifications.deliver``) keeps each call as a
+``Delivery`` row and audits a refused one, since it is what an attempt to reach the site's own network looks like.
 """
 
 import http.client
 import ipaddress
 import json
-import logging
 import socket
 import ssl
 import time
@@ -20,15 +19,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from pipelines_app.models import AuditEvent, WebhookDelivery
 from pipelines_app.spec.destinations import DestinationRefused, address_problem, is_listed, split_destination
-
-log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 1024
 # A host with many addresses could otherwise hold a worker for attempts × addresses × timeout.
 MAX_ADDRESSES_TRIED = 3
 USER_AGENT = "MLOps-Site-webhook/1"
+# How a call ended (the values of Delivery.Status that a call can end in).
+DELIVERED, FAILED, REFUSED = "delivered", "failed", "refused"
 
 
 @dataclass
@@ -48,30 +46,6 @@ def destination_problem(url):
     return None
 
 
-def deliver_webhook(url, payload, *, purpose, run=None, alert=None, attempts=3, backoff_s=1.0):
-    """POST `payload` as JSON to `url` through the guarded client and keep the outcome as a WebhookDelivery."""
-    delivery = WebhookDelivery.objects.create(url=url[:2000], purpose=purpose, run=run, alert=alert)
-    outcome = post_json(url, payload, attempts=attempts, backoff_s=backoff_s)
-    delivery.finish(outcome.status, attempts=outcome.attempts, http_status=outcome.http_status, error=outcome.error)
-    if outcome.status == WebhookDelivery.Status.REFUSED:
-        AuditEvent.objects.record(
-            "system",
-            "webhook.refused",
-            delivery,
-            {
-                "url": url,
-                "purpose": purpose,
-                "reason": outcome.error,
-                "run": run.pk if run else None,
-                "alert": alert.pk if alert else None,
-            },
-        )
-        log.warning("webhook %s refused: %s", url, outcome.error)
-    elif outcome.status == WebhookDelivery.Status.FAILED:
-        log.warning("webhook %s failed: %s", url, outcome.error)
-    return delivery
-
-
 def post_json(url, payload, *, attempts=3, timeout=None, backoff_s=1.0):
     """POST JSON, retrying network errors and 5xx; a refused destination is never retried, nor a 3xx or 4xx."""
     allowed = settings.NOTIFY_ALLOWED_HOSTS
@@ -85,18 +59,18 @@ def post_json(url, payload, *, attempts=3, timeout=None, backoff_s=1.0):
             targets = _resolve(parts.hostname, parts.port or _default_port(parts.scheme), allowed)
             http_status, detail = _post_to_first_answering(parts, targets, body, timeout)
         except DestinationRefused as exc:
-            return Outcome(WebhookDelivery.Status.REFUSED, attempt, error=str(exc))
+            return Outcome(REFUSED, attempt, error=str(exc))
         except (OSError, http.client.HTTPException) as exc:
             error, http_status = f"no answer: {exc or type(exc).__name__}", None
         else:
             if 200 <= http_status < 300:
-                return Outcome(WebhookDelivery.Status.DELIVERED, attempt, http_status)
+                return Outcome(DELIVERED, attempt, http_status)
             error = f"answered {http_status}{detail}"
             if http_status < 500:
-                return Outcome(WebhookDelivery.Status.FAILED, attempt, http_status, error)
+                return Outcome(FAILED, attempt, http_status, error)
         if attempt < attempts:
             time.sleep(backoff_s * attempt)
-    return Outcome(WebhookDelivery.Status.FAILED, attempts, http_status, f"{error} after {attempts} attempt(s)")
+    return Outcome(FAILED, attempts, http_status, f"{error} after {attempts} attempt(s)")
 
 
 def _default_port(scheme):

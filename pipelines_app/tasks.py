@@ -9,10 +9,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app import steps  # noqa: F401  (loads the step types and the ML stack when the worker starts)
-from pipelines_app.engine import triggers
+from pipelines_app import notifications
+from pipelines_app.engine import approvals, reactions, runs, triggers
 from pipelines_app.models import WorkerHeartbeat
 from pipelines_app.models.audit import AuditEvent, append_anchor
+from pipelines_app.monitoring import alerts, reports, rollups
+from pipelines_app.serving import prediction_log
 
 
 @shared_task(bind=True)
@@ -58,39 +60,50 @@ def request_worker_heartbeat():
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def execute_step(self, step_run_id, attempt):
     """Run one attempt of one step. Safe to deliver twice: the claim is a conditional update."""
-    from pipelines_app.engine.runs import execute
-
-    return execute(step_run_id, attempt, task_id=self.request.id, host=self.request.hostname)
+    return runs.execute(step_run_id, attempt, task_id=self.request.id, host=self.request.hostname)
 
 
 @shared_task
 def advance_run(run_id):
     """Queue whatever may run next in a run (or finish it)."""
-    from pipelines_app.engine.runs import advance
-
-    return advance(run_id)
+    return runs.advance(run_id)
 
 
 @shared_task
 def reap_steps():
     """Periodic (beat): re-queue steps whose worker died and re-send messages that were lost."""
-    from pipelines_app.engine.runs import reap
-
-    return reap()
+    return runs.reap()
 
 
-def revoke_task(task_id):
-    from mlops_site.celery import app
+@shared_task
+def react_to_event(event_id):
+    """Perform the reactions to one outbox event (resume, deploy, notify, retrain). Safe to deliver twice: the
+    event is claimed under a row lock and done once."""
+    return reactions.react(event_id)
 
-    app.control.revoke(task_id, terminate=True, signal="SIGTERM")
+
+@shared_task
+def sweep_events():
+    """Periodic (beat): events whose message was lost or whose reaction failed are reacted to now."""
+    return reactions.sweep()
+
+
+@shared_task
+def deliver(delivery_id):
+    """One attempt at one e-mail or webhook delivery. Safe to deliver twice: the attempt is claimed first."""
+    return notifications.deliver(delivery_id)
+
+
+@shared_task
+def requeue_lost_deliveries():
+    """Periodic (beat): deliveries whose message was lost, or whose worker died mid-attempt, go out again."""
+    return notifications.requeue_lost()
 
 
 @shared_task
 def start_scheduled_run(pipeline_id):
     """Beat (a pipeline's cron trigger): start a run."""
-    from pipelines_app.engine.triggers import start_scheduled
-
-    run = start_scheduled(pipeline_id)
+    run = triggers.start_scheduled(pipeline_id)
     return run.pk if run else None
 
 
@@ -104,26 +117,20 @@ def record_webhook_rejections():
 @shared_task
 def expire_approvals():
     """Periodic (beat): apply on_timeout to approval requests past their deadline."""
-    from pipelines_app.models import ApprovalRequest
-
-    return ApprovalRequest.objects.expire_due()
+    return approvals.expire_due()
 
 
 @shared_task
 def drain_prediction_logs():
     """Periodic (beat, monitoring queue): move buffered prediction logs into the database in bulk."""
-    from pipelines_app.serving.prediction_log import drain
-
-    return drain()
+    return prediction_log.drain()
 
 
 @shared_task
 def fold_rollups():
     """Periodic (beat, monitoring queue): fold new prediction logs into per-minute rollups."""
-    from pipelines_app.monitoring.rollups import fold
-
     total = 0
-    while folded := fold():
+    while folded := rollups.fold():
         total += folded
     return total
 
@@ -131,14 +138,10 @@ def fold_rollups():
 @shared_task
 def evaluate_alerts():
     """Periodic (beat, monitoring queue): fire, update and resolve alerts from the rules."""
-    from pipelines_app.monitoring.alerts import evaluate
-
-    return evaluate()
+    return alerts.evaluate()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def compute_drift_report(report_id):
     """An exact drift report on raw logs (monitoring queue). Safe to deliver twice: claimed conditionally."""
-    from pipelines_app.monitoring.reports import compute
-
-    return compute(report_id)
+    return reports.compute(report_id)

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 from mlops_site.local_redis import PrivateRedis, url_answers
@@ -109,9 +110,15 @@ def database_url_for_workers():
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess against the test database and Redis."""
+    """A real ``celery worker`` subprocess against the test database and Redis.
 
-    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker", **extra_env):
+    ``faults`` (step type → seconds) starts the test-only entry point ``tests.fault_worker`` instead of the
+    project's app: the first attempt of a step of that type then pauses that long once running, so that a test can
+    strike in the middle of it."""
+
+    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker", faults=None, **extra_env):
+        if faults:
+            extra_env["FAULT_PAUSE_STEPS"] = ",".join(f"{kind}={seconds:g}" for kind, seconds in faults.items())
         self.env = dict(
             os.environ,
             **extra_env,
@@ -126,7 +133,7 @@ class WorkerProcess:
             "-m",
             "celery",
             "-A",
-            "mlops_site",
+            "tests.fault_worker" if faults else "mlops_site",
             "worker",
             "-Q",
             queues,
@@ -288,6 +295,27 @@ def _sqlite_flush_lifts_the_audit_delete_guard():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_outlasts_a_worker_still_reacting():
+    """A worker of a transactional test may still be reacting to the test's last events while the flush after the
+    test empties the tables: TRUNCATE and the worker's transaction can deadlock, and PostgreSQL ends the flush.
+    The flush is tried again (the worker's transaction has ended by then)."""
+    original = PostgresOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(5):
+            try:
+                return original(self, sql_list)
+            except OperationalError as exc:
+                if "deadlock" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.5)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
 DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
 TEMPLATE_DIR = ROOT / "pipelines_app" / "pipeline_templates"
 
@@ -339,9 +367,9 @@ def credit_pipeline(editor, demo_dataset, environments):
 
 @pytest.fixture
 def run_inline(settings):
-    """Drive a run in this process, step after step, until it waits or ends: the real steps and the real
-    engine bookkeeping, without a worker or broker (for page and rule tests; the worker tests live in
-    tests/engine and tests/reliability)."""
+    """Drive a run in this process, step after step, until it waits or ends: the real steps, the real engine
+    bookkeeping and the real reactions to its events, without a worker or broker (for page and rule tests; the
+    worker tests live in tests/engine and tests/reliability)."""
     from pipelines_app.engine.runs import advance, execute
     from pipelines_app.models import StepRun
 
@@ -349,10 +377,33 @@ def run_inline(settings):
     settings.STEP_HEARTBEAT_S = 3600
 
     def drive(run):
-        advance(run.pk)
-        while step := StepRun.objects.filter(run=run, status="queued").order_by("position").first():
+        while True:
+            settle()
+            advance(run.pk)
+            step = StepRun.objects.filter(run=run, status="queued").order_by("position").first()
+            if step is None:
+                break
             execute(step.pk, step.attempt, host="inline")
+        settle()
         run.refresh_from_db()
         return run
 
     return drive
+
+
+def settle():
+    """What the workers would do with the outbox, done here: react to every pending event (reactions may write
+    more) and make one attempt at every queued delivery that is due. A test's transaction never commits, so
+    the messages queued on commit are never sent; this reads the rows instead. Returns the deliveries tried."""
+    from pipelines_app import notifications
+    from pipelines_app.engine import reactions
+    from pipelines_app.models import Delivery, Event
+
+    while pending := list(Event.objects.pending().filter(attempts=0).values_list("pk", flat=True)):
+        for pk in pending:
+            reactions.react(pk)
+    tried = []
+    for pk in Delivery.objects.due().values_list("pk", flat=True):
+        notifications.deliver(pk)
+        tried.append(Delivery.objects.get(pk=pk))
+    return tried

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from pipelines_app.api.deployments import DeploymentSerializer
+from pipelines_app.engine import approvals
 from pipelines_app.engine import runs as engine
 from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
 from pipelines_app.models import (
@@ -270,7 +271,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not body.is_valid():
             raise ValidationError(body.errors)
         try:
-            approval.decide(request.user, approve, body.validated_data["comment"])
+            approvals.decide(approval, request.user, approve, body.validated_data["comment"])
         except DecisionRefused as exc:
             return Response({"detail": str(exc)}, status=exc.status)
         return Response(ApprovalSerializer(self.get_queryset().get(pk=pk)).data)

@@ -1,40 +1,96 @@
-"""What a decided approval request does to the run that waits on it."""
+"""Deciding approval requests, and what a decision does.
 
-from functools import partial
+The approval path, one way down and back through a row:
+
+1. view or API (``views.approvals.approval_decide``, ``api.runs.ApprovalViewSet``) calls
+2. the service ``decide()`` here: it locks the request, asks the row to record the decision
+   (``ApprovalRequest.record_decision``: rules, one decision each, audit, close) and, when that settles it,
+   writes an ``approval.decided`` event in the same transaction (``outbox.emit``);
+3. the ``react_to_event`` task claims the event by id (``reactions.react``) and calls
+4. ``on_decided()`` here: an approval retires older pending requests for the same model and environment,
+   deploys a promotion, and resumes the step that waits (a rejection ends the run as rejected); the requester is
+   notified through queued deliveries.
+
+Timeouts take the same road: ``expire_due()`` (beat) closes the request and writes the event.
+"""
 
 from django.db import transaction
+from django.utils import timezone
 
+from pipelines_app.engine import runs
+from pipelines_app.engine.deployments import deploy_version
+from pipelines_app.engine.outbox import emit
 from pipelines_app.models import (
     ApprovalRequest,
     ApprovalStatus,
     AuditEvent,
     Environment,
+    Event,
     RunStatus,
     StepRun,
     StepStatus,
 )
-from pipelines_app.models.protection import approval_meets
+from pipelines_app.models.approvals import DecisionRefused
+from pipelines_app.models.audit import retry_on_deadlock
+from pipelines_app.models.protection import approval_meets, request_rules
+from pipelines_app.notifications import notify_decision
+
+
+@retry_on_deadlock
+def decide(request, user, approve, comment=""):
+    """Record one person's decision; race-safe (two at the same instant give one outcome). Returns the request's
+    status afterwards. Raises ``DecisionRefused`` (400 no comment on a rejection, 403 not allowed, 409 decided)."""
+    comment = (comment or "").strip()
+    if not approve and not comment:
+        raise DecisionRefused("A rejection needs a comment saying why.", 400)
+    with transaction.atomic():
+        locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.record_decision(user, approve, comment):
+            emit(Event.Kind.APPROVAL_DECIDED, approval=locked, run=locked.run, status=locked.status)
+    request.status = locked.status
+    return locked.status
+
+
+def expire_due(now=None):
+    """Apply ``on_timeout`` to pending requests past their deadline (beat); the system is recorded as deciding.
+    A timeout never approves into a protected environment, whatever the request asked for."""
+    expired = 0
+    for pk in ApprovalRequest.objects.due(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            request = ApprovalRequest.objects.select_for_update().get(pk=pk)
+            if request.status != ApprovalStatus.PENDING:
+                continue
+            on_timeout = request_rules(request).on_timeout(request.on_timeout)
+            outcome = ApprovalStatus.APPROVED if on_timeout == "approve" else ApprovalStatus.TIMED_OUT
+            AuditEvent.objects.record(
+                "system",
+                "approval.timed_out",
+                request,
+                {"on_timeout": request.on_timeout, "applied": on_timeout, "outcome": outcome},
+            )
+            request.close(outcome)
+            emit(Event.Kind.APPROVAL_DECIDED, approval=request, run=request.run, status=outcome)
+            expired += 1
+    return expired
 
 
 def on_decided(request):
-    """What a decision does, inside the transaction that holds the request's lock (so it happens once):
-    an approval retires older pending requests for the same model and environment, deploys a promotion,
-    and resumes the step that waits on it."""
+    """What a settled request does (the reaction to its event, inside the event's transaction, so once)."""
+    request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
     if request.status == ApprovalStatus.APPROVED:
         supersede_older(request)
     if request.step_run_id:
         resume_step(request)
     elif request.status == ApprovalStatus.APPROVED and request.model_version_id and request.environment:
-        from pipelines_app.engine.deployments import deploy_version
-
         environment = Environment.objects.get(name=request.environment)
         if approval_meets(request, environment):
             deploy_version(environment, request.model_version, request.requested_by or "system")
+    notify_decision(request)
 
 
 def supersede_older(request):
     """Pending requests for an older version of the same model in the same environment can only put a stale
-    model there: they are closed as superseded (audited, their runs end as rejected)."""
+    model there: they are closed as superseded (audited; each one's own event ends its run as rejected)."""
     if not (request.model_version_id and request.environment):
         return
     version = request.model_version
@@ -51,34 +107,31 @@ def supersede_older(request):
             stale,
             {"by": request.pk, "version": stale.model_version.version, "newer_version": version.version},
         )
-        stale._close(ApprovalStatus.SUPERSEDED)
+        stale.close(ApprovalStatus.SUPERSEDED)
+        emit(Event.Kind.APPROVAL_DECIDED, approval=stale, run=stale.run, status=stale.status)
 
 
 def resume_step(request):
-    """Approved: the approval step succeeds (a deploy step runs again and deploys). Rejected or timed out:
-    the step fails and the run ends as rejected / timed out."""
+    """Approved: the approval step succeeds (a deploy step runs again and deploys). Rejected, timed out or
+    superseded: the step fails and the engine ends the run as rejected or timed out."""
     step = StepRun.objects.select_for_update().get(pk=request.step_run_id)
     if step.status != StepStatus.WAITING_APPROVAL:
         return
+    now = timezone.now()
     if request.status == ApprovalStatus.APPROVED:
         if step.type == "approval":
-            step.status = StepStatus.SUCCEEDED
+            step.status, step.progress, step.finished_at = StepStatus.SUCCEEDED, 100, now
             step.outputs = {"approved": True, "request": request.pk}
-            step.progress = 100
         else:
             step.status = StepStatus.PENDING
-    else:
-        step.status = StepStatus.FAILED
-        step.on_failure = "abort"
-        run_status = RunStatus.TIMED_OUT if request.status == ApprovalStatus.TIMED_OUT else RunStatus.REJECTED
-        step.outputs = {"approved": False, "request": request.pk, "run_status": run_status}
-        step.error = f"approval {request.get_status_display()}"
-        if request.status == ApprovalStatus.SUPERSEDED:
-            step.error = "approval superseded: a newer version of the model was approved for the same environment"
-    from django.utils import timezone
-
-    step.finished_at = timezone.now() if step.status != StepStatus.PENDING else None
-    step.save(update_fields=["status", "outputs", "progress", "on_failure", "error", "finished_at"])
-    from pipelines_app.tasks import advance_run
-
-    transaction.on_commit(partial(advance_run.delay, step.run_id))
+        step.save(update_fields=["status", "outputs", "progress", "finished_at"])
+        runs.advance_later(step.run_id)
+        return
+    step.status, step.finished_at = StepStatus.FAILED, now
+    step.outputs = {"approved": False, "request": request.pk}
+    step.error = f"approval {request.get_status_display()}"
+    if request.status == ApprovalStatus.SUPERSEDED:
+        step.error = "approval superseded: a newer version of the model was approved for the same environment"
+    step.save(update_fields=["status", "outputs", "error", "finished_at"])
+    status = RunStatus.TIMED_OUT if request.status == ApprovalStatus.TIMED_OUT else RunStatus.REJECTED
+    runs.end_run(step.run_id, status, f"step '{step.name}': {step.error}")

@@ -3,7 +3,7 @@
 A protected environment (approver groups and a minimum number of approvals)
 never takes a version without an approval that meets its rules (DESIGN.md §8):
 a promotion opens an approval request, and the deploy happens when the
-request is approved (``engine.approvals.on_decided``).
+request is approved (``engine.approvals.on_decided``, the reaction to its event).
 """
 
 from datetime import timedelta
@@ -11,7 +11,16 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app.models import ApprovalRequest, ApprovalStatus, AuditEvent, Deployment, DeploymentEvent
+from pipelines_app.engine.outbox import emit
+from pipelines_app.models import (
+    AlertRule,
+    ApprovalRequest,
+    ApprovalStatus,
+    AuditEvent,
+    Deployment,
+    DeploymentEvent,
+    Event,
+)
 from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.protection import Rules
 
@@ -23,9 +32,7 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
             environment=environment, model=version.model
         )
         if created:
-            from pipelines_app.monitoring.alerts import ensure_default_rules
-
-            ensure_default_rules(deployment)
+            AlertRule.objects.ensure_defaults(deployment)
         previous = deployment.primary_version
         if previous is None:
             # Nothing serves yet: a canary or shadow would have no primary to share traffic with.
@@ -66,8 +73,6 @@ def open_deploy_request(environment, version, user, message, run=None, step_run=
     """An approval request for putting ``version`` in ``environment``, with the environment's rules and timeout.
 
     Returns ``(request, created)``; an identical pending request is reused, so that asking twice opens one."""
-    from pipelines_app.notifications import notify_reviewers
-
     lookup = (
         {"step_run": step_run}
         if step_run
@@ -105,7 +110,7 @@ def open_deploy_request(environment, version, user, message, run=None, step_run=
                 "run": run.pk if run else None,
             },
         )
-        transaction.on_commit(lambda: notify_reviewers(request))
+        emit(Event.Kind.APPROVAL_REQUESTED, approval=request, run=run)
     return request, created
 
 

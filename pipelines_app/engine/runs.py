@@ -8,32 +8,44 @@ run: claims are conditional, and the reaper re-queues what a dead worker held.
 """
 
 import socket
-import time
 from datetime import timedelta
-from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from pipelines_app import dispatch
 from pipelines_app.engine.context import StepContext, format_exception
-from pipelines_app.models import AuditEvent, PipelineRun, RunStatus, StepRun, StepStatus, Trigger
+from pipelines_app.engine.outbox import emit
+from pipelines_app.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    AuditEvent,
+    Event,
+    PipelineRun,
+    RunStatus,
+    StepRun,
+    StepStatus,
+    Trigger,
+)
 from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.runs import RUN_FINISHED
 from pipelines_app.spec import PipelineSpec
 from pipelines_app.spec.durations import format_duration
+from pipelines_app.steps.base import StepFailed, WaitForApproval
+from pipelines_app.steps.registry import step_class
 
 
 def stale_after():
     """A running step whose heartbeat is older than this belongs to a dead worker (STEP_STALE_AFTER_S)."""
-    return timedelta(seconds=float(getattr(settings, "STEP_STALE_AFTER_S", 30)))
+    return timedelta(seconds=settings.STEP_STALE_AFTER_S)
 
 
 def lost_after():
     """A queued step nobody picked up for this long lost its message, e.g. to a broker restart
     (STEP_REQUEUE_AFTER_S)."""
-    return timedelta(seconds=float(getattr(settings, "STEP_REQUEUE_AFTER_S", 120)))
+    return timedelta(seconds=settings.STEP_REQUEUE_AFTER_S)
 
 
 TRAINING_STEP_TYPES = {"train"}
@@ -55,20 +67,6 @@ def _time_limit_of(step):
 
 def timed_out_message(limit):
     return f"the step ran longer than its time limit of {format_duration(limit)} (step_timeout) and was stopped"
-
-
-class WaitForApproval(Exception):
-    """Raised by a step that has opened an approval request: the run waits for its decision."""
-
-
-class StepFailed(Exception):
-    """A step's own, expected failure: the message says what is wrong, no traceback needed.
-
-    ``outputs`` are kept on the step, so that a failed check or gate still shows what it found."""
-
-    def __init__(self, message, outputs=None):
-        super().__init__(message)
-        self.outputs = outputs or {}
 
 
 def _spec(run):
@@ -118,33 +116,28 @@ def start_run(pipeline, user=None, inputs=None, trigger=Trigger.MANUAL, version=
             run,
             {"pipeline": pipeline.slug, "version": version.number, "trigger": trigger, "inputs": resolved},
         )
-        _enqueue_advance(run.pk)
+        advance_later(run.pk)
     return run
 
 
-def _enqueue_advance(run_id):
-    from pipelines_app.tasks import advance_run
-
-    transaction.on_commit(partial(advance_run.delay, run_id))
+def advance_later(run_id):
+    """Queue ``advance`` for the run once the current transaction commits."""
+    dispatch.advance_run(run_id)
 
 
 def _enqueue_step(step, backoff=True):
-    from pipelines_app.tasks import execute_step
-
     queue = "training" if step.type in TRAINING_STEP_TYPES else "default"
     countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if backoff and step.attempt > 1 else 0
     # Per call, the step's own limits replace the worker's global ones: the soft limit raises
     # SoftTimeLimitExceeded in the step (recorded by execute), the hard one kills a step that ignores it.
     limit = _time_limit_of(step)
-    transaction.on_commit(
-        partial(
-            execute_step.apply_async,
-            args=[step.pk, step.attempt],
-            queue=queue,
-            countdown=countdown,
-            soft_time_limit=limit,
-            time_limit=limit + HARD_LIMIT_GRACE_S,
-        )
+    dispatch.execute_step(
+        step.pk,
+        step.attempt,
+        queue=queue,
+        countdown=countdown,
+        soft_time_limit=limit,
+        time_limit=limit + HARD_LIMIT_GRACE_S,
     )
 
 
@@ -173,11 +166,7 @@ def advance(run_id):
             run.set_status(RunStatus.RUNNING)
         aborted = next((s for s in steps if s.status == StepStatus.FAILED and s.on_failure == "abort"), None)
         if aborted:
-            _cancel_unfinished(steps)
-            # A rejected or timed-out approval ends the run as rejected / timed out, not failed.
-            status = aborted.outputs.get("run_status", RunStatus.FAILED)
-            run.set_status(status, error=f"step '{aborted.name}': {aborted.error}")
-            _notify_run(run)
+            _end(run, steps, RunStatus.FAILED, f"step '{aborted.name}': {aborted.error}")
             return run.status
         for stage_index in sorted({s.stage_index for s in steps}):
             stage = [s for s in steps if s.stage_index == stage_index]
@@ -186,7 +175,7 @@ def advance(run_id):
             if any(s.status == StepStatus.WAITING_APPROVAL for s in stage):
                 if run.status != RunStatus.WAITING_APPROVAL:
                     run.set_status(RunStatus.WAITING_APPROVAL)
-                    _notify_run(run)
+                    emit(Event.Kind.RUN_WAITING, run=run, status=run.status)
                 return run.status
             if run.status == RunStatus.WAITING_APPROVAL:
                 run.set_status(RunStatus.RUNNING)
@@ -195,26 +184,35 @@ def advance(run_id):
             for step in pending if stage[0].parallel else ([] if busy else pending[:1]):
                 _queue(step)
             return run.status
-        run.set_status(RunStatus.SUCCEEDED)
-        _notify_run(run)
+        _end(run, steps, RunStatus.SUCCEEDED)
         return run.status
 
 
-def _cancel_unfinished(steps):
-    from pipelines_app.tasks import revoke_task
+@retry_on_deadlock
+def end_run(run_id, status, error=""):
+    """End the run now with ``status`` (rejected or timed out by its approval, say): what has not finished is
+    cancelled. Nothing happens to a run that has ended already."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run_id)
+        if run.status not in RUN_FINISHED:
+            _end(run, list(run.steps.order_by("position")), status, error)
+        return run.status
 
+
+def _end(run, steps, status, error=""):
+    """``run`` is locked by the caller. The event lets the file's notifications react after the commit."""
+    _cancel_unfinished(steps)
+    run.set_status(status, error=error)
+    emit(Event.Kind.RUN_ENDED, run=run, status=status)
+
+
+def _cancel_unfinished(steps):
     for step in steps:
         if not step.finished:
             if step.status == StepStatus.RUNNING and step.celery_task_id:
-                transaction.on_commit(partial(revoke_task, step.celery_task_id))
+                dispatch.revoke(step.celery_task_id)
             StepRun.objects.filter(pk=step.pk).update(status=StepStatus.CANCELLED, finished_at=timezone.now())
             step.status = StepStatus.CANCELLED
-
-
-def _notify_run(run):
-    from pipelines_app.notifications import notify_run_event
-
-    transaction.on_commit(partial(notify_run_event, run.pk, run.status))
 
 
 def _claim(step_id, attempt, task_id, host):
@@ -241,13 +239,7 @@ def execute(step_id, attempt, task_id=None, host=None):
     ctx = StepContext(step)
     try:
         with ctx:
-            from pipelines_app.steps import step_class
-
             ctx.log(f"attempt {attempt} of {step.max_attempts} on {step.worker_host}")
-            pause = settings.FAULT_PAUSE_STEPS.get(step.type) if attempt == 1 else None
-            if pause:
-                ctx.log(f"pausing {pause:g} s before the work (FAULT_PAUSE_STEPS: a fault test)")
-                time.sleep(pause)
             ctx.spec = _spec(step.run)
             ctx.step_spec = ctx.spec.step(step.name)
             outputs = step_class(step.type)().run(ctx) or {}
@@ -307,8 +299,6 @@ def cancel(run, user):
         if run.status in RUN_FINISHED:
             return False
         _cancel_unfinished(list(run.steps.all()))
-        from pipelines_app.models import ApprovalRequest, ApprovalStatus
-
         ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING).update(
             status=ApprovalStatus.CANCELLED, decided_at=timezone.now()
         )
@@ -334,7 +324,7 @@ def _try_again_after_loss(current, note, now):
         current.status = StepStatus.FAILED
         current.finished_at = now
         current.save(update_fields=["log", "error", "status", "finished_at"])
-        _enqueue_advance(current.run_id)
+        advance_later(current.run_id)
 
 
 @retry_on_deadlock
@@ -365,7 +355,7 @@ def _fail_timed_out(current, now):
     current.status = StepStatus.FAILED
     current.finished_at = now
     current.save(update_fields=["log", "error", "status", "finished_at"])
-    _enqueue_advance(current.run_id)
+    advance_later(current.run_id)
 
 
 def reap(now=None):
@@ -399,5 +389,5 @@ def reap(now=None):
             status__in=[StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_APPROVAL]
         ).exists():
             with transaction.atomic():
-                _enqueue_advance(run.pk)
+                advance_later(run.pk)
     return reaped

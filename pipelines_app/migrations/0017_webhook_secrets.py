@@ -23,7 +23,7 @@ def open_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("pipelines_app", "0016_outbound_deliveries")]
+    dependencies = [("pipelines_app", "0016_outbox")]
 
     operations = [
         migrations.RenameField(model_name="pipeline", old_name="webhook_secret", new_name="sealed_webhook_secret"),

@@ -5,8 +5,9 @@ from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
 from .deployments import Deployment, DeploymentEvent, Environment
+from .events import Event
 from .monitoring import Alert, AlertRule, DriftReport, Rollup, RollupCursor
-from .notifications import Notification, WebhookDelivery
+from .notifications import Delivery, Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
 from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
@@ -23,10 +24,12 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
+    "Delivery",
     "Deployment",
     "DeploymentEvent",
     "DriftReport",
     "Environment",
+    "Event",
     "Feedback",
     "ModelVersion",
     "Notification",
@@ -41,6 +44,5 @@ __all__ = [
     "StepRun",
     "StepStatus",
     "Trigger",
-    "WebhookDelivery",
     "WorkerHeartbeat",
 ]

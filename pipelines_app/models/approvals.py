@@ -1,12 +1,10 @@
-from functools import partial
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .audit import AuditEvent, retry_on_deadlock
+from .audit import AuditEvent
 from .protection import approvals_that_count, groups_counting, parties, refusal, request_rules
 
 
@@ -53,27 +51,9 @@ class ApprovalRequestManager(models.Manager):
             )
         return pending.filter(query)
 
-    def expire_due(self, now=None):
-        """Apply ``on_timeout`` to pending requests past their deadline; the system is recorded as deciding."""
-        now = now or timezone.now()
-        expired = 0
-        for pk in self.filter(status=ApprovalStatus.PENDING, deadline__lt=now).values_list("pk", flat=True):
-            with transaction.atomic():
-                request = self.select_for_update().get(pk=pk)
-                if request.status != ApprovalStatus.PENDING:
-                    continue
-                # Asked for at creation, held to the environment's floor now: never approves into a protected one.
-                on_timeout = request_rules(request).on_timeout(request.on_timeout)
-                outcome = ApprovalStatus.APPROVED if on_timeout == "approve" else ApprovalStatus.TIMED_OUT
-                AuditEvent.objects.record(
-                    "system",
-                    "approval.timed_out",
-                    request,
-                    {"on_timeout": request.on_timeout, "applied": on_timeout, "outcome": outcome},
-                )
-                request._close(outcome)
-                expired += 1
-        return expired
+    def due(self, now=None):
+        """Pending requests past their deadline (the timeout sweep applies ``on_timeout`` to them)."""
+        return self.filter(status=ApprovalStatus.PENDING, deadline__lt=now or timezone.now())
 
 
 class ApprovalRequest(models.Model):
@@ -137,48 +117,37 @@ class ApprovalRequest(models.Model):
             return "You have already decided on this request."
         return ""
 
-    @retry_on_deadlock
-    def decide(self, user, approve, comment=""):
-        """Record one reviewer's decision; race-safe. Returns the request's status afterwards.
+    def record_decision(self, user, approve, comment):
+        """Record one person's decision on this request, which the caller (``engine.approvals.decide``) holds
+        locked; close it when the decision settles it. Returns True when it closed.
 
-        Raises ``DecisionRefused`` (400 no comment on reject, 403 not allowed, 409 already decided).
-        """
-        comment = (comment or "").strip()
-        if not approve and not comment:
-            raise DecisionRefused("A rejection needs a comment saying why.", 400)
-        with transaction.atomic():
-            locked = ApprovalRequest.objects.select_for_update().get(pk=self.pk)
-            reason = locked.why_not(user)
-            if reason:
-                decided = locked.status != ApprovalStatus.PENDING or "already decided" in reason
-                raise DecisionRefused(reason, 409 if decided else 403)
-            try:
-                with transaction.atomic():
-                    ApprovalDecision.objects.create(request=locked, user=user, approve=approve, comment=comment)
-            except IntegrityError:
-                raise DecisionRefused("You have already decided on this request.", 409) from None
-            AuditEvent.objects.record(
-                user, "approval.approved" if approve else "approval.rejected", locked, {"comment": comment}
-            )
-            if not approve:
-                locked._close(ApprovalStatus.REJECTED)
-            else:
-                rules = locked.rules
-                if len(approvals_that_count(locked, rules)) >= max(rules.min_approvals, 1):
-                    locked._close(ApprovalStatus.APPROVED)
-            self.status = locked.status
-        return self.status
+        Raises ``DecisionRefused`` (403 not allowed, 409 already decided)."""
+        reason = self.why_not(user)
+        if reason:
+            decided = self.status != ApprovalStatus.PENDING or "already decided" in reason
+            raise DecisionRefused(reason, 409 if decided else 403)
+        try:
+            with transaction.atomic():
+                ApprovalDecision.objects.create(request=self, user=user, approve=approve, comment=comment)
+        except IntegrityError:
+            raise DecisionRefused("You have already decided on this request.", 409) from None
+        AuditEvent.objects.record(
+            user, "approval.approved" if approve else "approval.rejected", self, {"comment": comment}
+        )
+        if not approve:
+            self.close(ApprovalStatus.REJECTED)
+            return True
+        rules = self.rules
+        if len(approvals_that_count(self, rules)) >= max(rules.min_approvals, 1):
+            self.close(ApprovalStatus.APPROVED)
+            return True
+        return False
 
-    def _close(self, status):
+    def close(self, status):
+        """Settle the request (approved, rejected, timed out, superseded); what follows is the engine's."""
         self.status = status
         self.decided_at = timezone.now()
         self.save(update_fields=["status", "decided_at"])
-        from pipelines_app.notifications import notify_decision
-
-        transaction.on_commit(partial(notify_decision, self))
-        from pipelines_app.engine.approvals import on_decided
-
-        on_decided(self)
 
 
 class ApprovalDecision(models.Model):

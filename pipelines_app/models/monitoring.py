@@ -52,6 +52,22 @@ class RollupCursor(models.Model):
         return f"{self.name} at {self.last_id}"
 
 
+class AlertRuleManager(models.Manager):
+    def ensure_defaults(self, deployment):
+        """Every deployment starts with drift share ≥ 0.5 (retrains), error rate ≥ 1% and latency p95 ≥ 500 ms,
+        each telling the editors."""
+        if deployment.alert_rules.exists():
+            return
+        defaults = [
+            {"metric": AlertRule.Metric.DRIFT_SHARE, "threshold": 0.5, "trigger_retraining": True},
+            {"metric": AlertRule.Metric.ERROR_RATE, "threshold": 0.01},
+            {"metric": AlertRule.Metric.LATENCY_P95, "threshold": 500},
+        ]
+        self.bulk_create(
+            [self.model(deployment=deployment, window="1h", notify=["group:editors"], **rule) for rule in defaults]
+        )
+
+
 class AlertRule(models.Model):
     """A condition on a deployment's monitoring summary, and what to do when it holds."""
 
@@ -79,6 +95,8 @@ class AlertRule(models.Model):
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AlertRuleManager()
 
     class Meta:
         ordering = ["deployment", "metric"]

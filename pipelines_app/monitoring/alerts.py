@@ -2,43 +2,28 @@
 
 ``evaluate`` (a Celery task on the ``monitoring`` queue, every 30 seconds) reads each enabled rule's window
 once, fires an alert when the condition holds and none is open (after the cool-down), updates or resolves open
-ones, and on firing notifies (in-app, e-mail, webhook) and, for rules that say so, starts the pipelines with a
-drift trigger that produce the model: the loop back to training.
+ones. Firing and resolving write an event in the same transaction; its reaction (``engine.reactions``) notifies
+(in-app, e-mail, webhook) and, for rules that say so, starts the pipelines with a drift trigger that produce the
+model: the loop back to training.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines_app.models import Alert, AlertRule, AuditEvent, Notification, WebhookDelivery
+from pipelines_app.engine.outbox import emit
+from pipelines_app.models import Alert, AlertRule, AuditEvent, Event
 from pipelines_app.monitoring.summary import WindowInvalid, summary
-from pipelines_app.notifications import group_members, recipients, send_quietly, webhook_urls
-from pipelines_app.outbound import deliver_webhook
 
 log = logging.getLogger(__name__)
 # Below these a window says too little to alert on: a handful of rows always looks drifted.
 MIN_ROWS = 100
 MIN_REQUESTS = 20
 MIN_LABELS = 30
-DEFAULT_RULES = [
-    {"metric": AlertRule.Metric.DRIFT_SHARE, "threshold": 0.5, "trigger_retraining": True},
-    {"metric": AlertRule.Metric.ERROR_RATE, "threshold": 0.01},
-    {"metric": AlertRule.Metric.LATENCY_P95, "threshold": 500},
-]
-
-
-def ensure_default_rules(deployment):
-    """Every deployment starts with drift share ≥ 0.5 (retrains), error rate ≥ 1% and latency p95 ≥ 500 ms."""
-    if deployment.alert_rules.exists():
-        return
-    AlertRule.objects.bulk_create(
-        [AlertRule(deployment=deployment, window="1h", notify=["group:editors"], **rule) for rule in DEFAULT_RULES]
-    )
 
 
 def value_of(rule, data):
@@ -109,42 +94,15 @@ def _apply(rule, value, now):
                 message=f"{deployment.model.name} in {deployment.environment.name}: {rule} (now {value:.4g})",
             )
             AuditEvent.objects.record("system", "alert.fired", alert, {"rule": rule.pk, "value": value})
-            transaction.on_commit(partial(act_on, alert.pk))
+            emit(Event.Kind.ALERT_FIRED, alert=alert, value=value)
             return "fired"
         if open_alert and value is not None:
             open_alert.state, open_alert.resolved_at, open_alert.value = Alert.State.RESOLVED, now, value
             open_alert.save(update_fields=["state", "resolved_at", "value"])
             AuditEvent.objects.record("system", "alert.resolved", open_alert, {"rule": rule.pk, "value": value})
-            transaction.on_commit(partial(_notify, open_alert, f"Resolved: {open_alert.message}"))
+            emit(Event.Kind.ALERT_RESOLVED, alert=open_alert, value=value)
             return "resolved"
     return "quiet"
-
-
-def act_on(alert_id):
-    """What a fired alert does: tell people, and start retraining where the rule says so."""
-    alert = Alert.objects.select_related("rule__deployment__model", "rule__deployment__environment").get(pk=alert_id)
-    _notify(alert, f"Alert: {alert.message}")
-    if alert.rule.trigger_retraining:
-        from pipelines_app.engine.triggers import start_for_drift
-
-        runs = start_for_drift(alert.rule.deployment.model.name, {"alert": alert.pk, "value": alert.value})
-        Alert.objects.filter(pk=alert.pk).update(runs_started=[run.pk for run in runs])
-
-
-def _notify(alert, text):
-    addresses = alert.rule.notify or []
-    url = f"/monitoring/{alert.rule.deployment.model.name}/{alert.rule.deployment.environment.name}/"
-    Notification.objects.notify(group_members(addresses), text[:300], url)
-    emails = sorted(recipients(addresses))
-    if emails:
-        send_quietly(f"[MLOps Site] {text}", url, emails)
-    for hook in webhook_urls(addresses):
-        deliver_webhook(
-            hook,
-            {"event": "alert", "state": alert.state, "message": alert.message, "value": alert.value},
-            purpose=WebhookDelivery.Purpose.ALERT,
-            alert=alert,
-        )
 
 
 def acknowledge(alert, user):

@@ -12,6 +12,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from pipelines_app import dispatch
 from pipelines_app.engine.context import format_exception
 from pipelines_app.models import AuditEvent, DriftReport, PredictionLog
 from pipelines_app.monitoring import drift
@@ -21,10 +22,6 @@ log = logging.getLogger(__name__)
 
 def request_report(deployment, since, until, user):
     """Queue a report of ``deployment``'s primary version over [since, until); the job runs on commit."""
-    from functools import partial
-
-    from pipelines_app.tasks import compute_drift_report
-
     with transaction.atomic():
         report = DriftReport.objects.create(
             deployment=deployment,
@@ -34,7 +31,7 @@ def request_report(deployment, since, until, user):
             requested_by=user,
         )
         AuditEvent.objects.record(user, "drift_report.requested", report, {"since": since, "until": until})
-        transaction.on_commit(partial(compute_drift_report.apply_async, args=[report.pk], queue="monitoring"))
+        dispatch.compute_drift_report(report.pk)
     return report
 
 

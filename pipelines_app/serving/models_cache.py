@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines_app.ml.artifacts import ArtifactIntegrityError, load_model
+from pipelines_app.models import AuditEvent
+from pipelines_app.notifications import notify_admins
 from pipelines_app.serving import fastpath
 
 log = logging.getLogger(__name__)
@@ -132,14 +134,13 @@ def _load(version) -> LoadedModel:
 
 def _raise_alert(version, reason):
     """A model file that fails its check is a security event: audited and sent to the admins, once per process."""
-    from pipelines_app.models import AuditEvent
-    from pipelines_app.notifications import notify_admins
-
     try:
         AuditEvent.objects.record(
             "system", "serving.model_refused", version, {"sha256": version.sha256, "reason": reason[:500]}
         )
-        notify_admins(f"Serving refused {version}: its model file failed the integrity check.", version)
+        notify_admins(
+            f"Serving refused {version}: its model file failed the integrity check.", version.get_absolute_url()
+        )
     except Exception:  # noqa: BLE001  (the refusal stands even when the alert cannot be recorded)
         log.exception("could not record the refusal of %s", version)
 

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from pipelines_app.engine import approvals
 from pipelines_app.engine.evidence import build_evidence
 from pipelines_app.models import ApprovalRequest, ApprovalStatus, Environment, RegisteredModel
 from pipelines_app.models.approvals import DecisionRefused
@@ -114,7 +115,7 @@ def approval_decide(request, pk):
         return render(request, "approvals/detail.html", _detail_context(request, approval, form), status=400)
     approve = form.cleaned_data["decision"] == "approve"
     try:
-        outcome = approval.decide(request.user, approve, form.cleaned_data["comment"])
+        outcome = approvals.decide(approval, request.user, approve, form.cleaned_data["comment"])
     except DecisionRefused as exc:
         form.add_error(None, str(exc))
         return render(request, "approvals/detail.html", _detail_context(request, approval, form), status=exc.status)

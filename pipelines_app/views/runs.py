@@ -67,7 +67,7 @@ def _run_context(request, run):
         "timeline": timeline,
         "can_edit": has_role(request.user, Role.EDITOR),
         # Refused and failed calls too: a webhook that never arrived is otherwise only in a worker's log.
-        "deliveries": run.webhook_deliveries.all()[:20],
+        "deliveries": run.deliveries.all()[:20],
     }
 
 

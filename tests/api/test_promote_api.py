@@ -4,7 +4,7 @@ import pytest
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ApprovalRequest, Deployment, Environment
-from tests.conftest import api_client
+from tests.conftest import api_client, settle
 
 
 @pytest.fixture
@@ -41,6 +41,7 @@ def test_a_protected_environment_answers_202_with_the_request_and_the_reviewer_a
     assert own.status_code == 403 and "four-eyes" in own.json()["detail"]
     decided = api_client(reviewer).post(f"/api/v1/approvals/{approval['id']}/approve/", {}, format="json")
     assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    settle()  # the deploy is the reaction to the decision's event
     assert Deployment.objects.get(environment__name="production").primary_version == version
 
 

@@ -8,12 +8,15 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
+from pipelines_app.engine.approvals import decide, expire_due
+from pipelines_app.engine.reactions import react
 from pipelines_app.models import (
     ApprovalDecision,
     ApprovalRequest,
     AuditEvent,
     Deployment,
     DeploymentEvent,
+    Event,
     ModelVersion,
     RegisteredModel,
 )
@@ -34,12 +37,12 @@ def request_(editor):
 
 def refused(req, user, approve=True, comment="ok"):
     with pytest.raises(DecisionRefused) as info:
-        req.decide(user, approve, comment)
+        decide(req, user, approve, comment)
     return info.value
 
 
 def test_a_reviewer_approves(request_, reviewer):
-    assert request_.decide(reviewer, True, "looks good") == "approved"
+    assert decide(request_, reviewer, True, "looks good") == "approved"
     assert AuditEvent.objects.filter(verb="approval.approved", actor_name=reviewer.username).exists()
 
 
@@ -57,11 +60,11 @@ def test_only_the_approver_groups_decide(request_, viewer):
 def test_a_rejection_needs_a_comment(request_, reviewer):
     error = refused(request_, reviewer, approve=False, comment="  ")
     assert error.status == 400
-    assert request_.decide(reviewer, False, "leaks the target") == "rejected"
+    assert decide(request_, reviewer, False, "leaks the target") == "rejected"
 
 
 def test_decided_requests_answer_409(request_, reviewer, db):
-    request_.decide(reviewer, True, "")
+    decide(request_, reviewer, True, "")
     second = make_user("rob-reviewer", "reviewer")
     assert refused(request_, second).status == 409
 
@@ -69,9 +72,9 @@ def test_decided_requests_answer_409(request_, reviewer, db):
 def test_two_of_three_need_two_distinct_reviewers(request_, reviewer):
     request_.min_approvals = 2
     request_.save()
-    assert request_.decide(reviewer, True, "") == "pending"
+    assert decide(request_, reviewer, True, "") == "pending"
     assert refused(request_, reviewer).status == 409  # one decision per reviewer
-    assert request_.decide(make_user("rob-reviewer", "reviewer"), True, "") == "approved"
+    assert decide(request_, make_user("rob-reviewer", "reviewer"), True, "") == "approved"
 
 
 @pytest.mark.parametrize(("on_timeout", "outcome"), [("reject", "timed_out"), ("approve", "approved")])
@@ -79,7 +82,7 @@ def test_timeouts_apply_on_timeout(request_, on_timeout, outcome):
     request_.on_timeout = on_timeout
     request_.deadline = timezone.now() - timedelta(seconds=1)
     request_.save()
-    assert ApprovalRequest.objects.expire_due() == 1
+    assert expire_due() == 1
     request_.refresh_from_db()
     assert request_.status == outcome
     assert AuditEvent.objects.filter(verb="approval.timed_out", actor_name="system").exists()
@@ -100,7 +103,9 @@ def test_api_decisions_speak_http(request_, editor, reviewer, viewer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_at_the_same_instant_give_one_outcome_and_one_deployment(editor, reviewer, environments):
+def test_two_reviewers_at_the_same_instant_give_one_outcome_and_one_deployment(
+    editor, reviewer, environments, redis_url
+):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is tested: run with DATABASE_URL pointing at PostgreSQL (CI does)")
     other = make_user("rob-reviewer", "reviewer")
@@ -114,25 +119,34 @@ def test_two_reviewers_at_the_same_instant_give_one_outcome_and_one_deployment(e
         model_version=version,
         environment="production",
     )
-    barrier = threading.Barrier(2)
     results = []
 
-    def decide(user):
-        barrier.wait()
-        try:
-            results.append(ApprovalRequest.objects.get(pk=req.pk).decide(user, True, "go"))
-        except DecisionRefused as exc:
-            results.append(exc.status)
-        finally:
-            connection.close()
+    def at_once(work, arguments):
+        barrier = threading.Barrier(len(arguments))
 
-    threads = [threading.Thread(target=decide, args=(u,)) for u in (reviewer, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        def run(argument):
+            barrier.wait()
+            try:
+                results.append(work(argument))
+            except DecisionRefused as exc:
+                results.append(exc.status)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    at_once(lambda user: decide(ApprovalRequest.objects.get(pk=req.pk), user, True, "go"), [reviewer, other])
     assert sorted(map(str, results)) == ["409", "approved"]
     assert ApprovalDecision.objects.filter(request=req).count() == 1
+    # One event; two workers that receive its message at the same instant react once between them.
+    [event] = Event.objects.filter(approval=req)
+    results.clear()
+    at_once(react, [event.pk, event.pk])
+    assert sorted(results) == ["done", "not claimed"]
     assert DeploymentEvent.objects.filter(deployment__environment__name="production").count() == 1
     assert Deployment.objects.get(environment__name="production").primary_version == version
 
@@ -142,5 +156,5 @@ def test_the_badge_counts_what_waits_for_this_reviewer(request_, client_for, rev
     assert 'title="1 waiting for you"' in page
     assert "waiting for you" not in client_for(editor).get("/runs/").content.decode()  # their own request
     assert "waiting for you" not in client_for(viewer).get("/runs/").content.decode()  # not an approver
-    request_.decide(reviewer, True, "")
+    decide(request_, reviewer, True, "")
     assert "waiting for you" not in client_for(reviewer).get("/runs/").content.decode()

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from pipelines_app.engine.approvals import decide, expire_due
 from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import (
@@ -16,7 +17,7 @@ from pipelines_app.models import (
     Environment,
     Notification,
 )
-from tests.conftest import make_user
+from tests.conftest import make_user, settle
 
 
 @pytest.fixture
@@ -38,14 +39,12 @@ def test_promoting_to_an_open_environment_deploys_at_once(version, editor):
     assert AuditEvent.objects.filter(verb="deployment.deployed", actor_name=editor.username).exists()
 
 
-def test_promoting_to_a_protected_environment_waits_for_approval_then_deploys_once(
-    version, editor, reviewer, django_capture_on_commit_callbacks
-):
+def test_promoting_to_a_protected_environment_waits_for_approval_then_deploys_once(version, editor, reviewer):
     production = Environment.objects.get(name="production")
     production.approval_timeout_hours = 5
     production.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        outcome, request = promote_model_version(version, production, editor)
+    outcome, request = promote_model_version(version, production, editor)
+    settle()
     assert outcome == "pending" and primary(version, "production") is None
     assert request.requested_by == editor and request.is_promotion
     assert request.approver_groups == ["reviewers"] and request.environment == "production"
@@ -53,8 +52,9 @@ def test_promoting_to_a_protected_environment_waits_for_approval_then_deploys_on
     assert Notification.objects.filter(user=reviewer, url=request.get_absolute_url()).exists()
     # Asking again does not open a second request.
     assert promote_model_version(version, production, editor) == ("pending", request)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert request.decide(reviewer, True, "fine") == "approved"
+    assert decide(request, reviewer, True, "fine") == "approved"
+    assert primary(version, "production") is None  # the deploy is the reaction to the decision, by a worker
+    settle()
     assert primary(version, "production") == version
     assert DeploymentEvent.objects.filter(deployment__environment=production).count() == 1
     assert "approved" in mail.outbox[-1].subject and mail.outbox[-1].to == [editor.email]
@@ -68,7 +68,7 @@ def test_the_promoter_cannot_approve_their_own_promotion(version, editor):
 
 def test_a_promotion_rejected_deploys_nothing(version, editor, reviewer):
     _, request = promote_model_version(version, Environment.objects.get(name="production"), editor)
-    assert request.decide(reviewer, False, "fairness too close to the limit") == "rejected"
+    assert decide(request, reviewer, False, "fairness too close to the limit") == "rejected"
     assert primary(version, "production") is None
 
 
@@ -79,7 +79,7 @@ def test_a_timed_out_promotion_to_a_protected_environment_deploys_nothing(versio
     _, request = promote_model_version(version, production, editor)
     assert request.on_timeout == "reject"
     ApprovalRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - timedelta(seconds=1))
-    assert ApprovalRequest.objects.expire_due() == 1
+    assert expire_due() == 1
     request.refresh_from_db()
     assert request.status == "timed_out" and primary(version, "production") is None
     assert not DeploymentEvent.objects.filter(deployment__environment=production).exists()
@@ -97,7 +97,8 @@ def test_a_timed_out_promotion_to_an_open_environment_with_approve_deploys(versi
         on_timeout="approve",
         deadline=timezone.now() - timedelta(seconds=1),
     )
-    assert ApprovalRequest.objects.expire_due() == 1
+    assert expire_due() == 1
+    settle()
     request.refresh_from_db()
     assert request.status == "approved" and primary(version, "qa") == version
     assert DeploymentEvent.objects.get(deployment__environment=qa).actor_name == editor.username
@@ -116,7 +117,8 @@ def test_approving_a_newer_run_supersedes_older_pending_requests(credit_pipeline
     newer = ApprovalRequest.objects.get(run=newer_run)
     assert older.environment == newer.environment == "production"
     assert newer.model_version.version > older.model_version.version
-    assert newer.decide(reviewer, True, "the newer one") == "approved"
+    assert decide(newer, reviewer, True, "the newer one") == "approved"
+    settle()
     older.refresh_from_db()
     assert older.status == "superseded" and older.decided_at is not None
     event = AuditEvent.objects.get(verb="approval.superseded")
@@ -129,7 +131,8 @@ def test_approving_a_newer_run_supersedes_older_pending_requests(credit_pipeline
 def test_approving_an_older_request_leaves_newer_ones_pending(credit_pipeline, run_inline, editor, reviewer):
     older = ApprovalRequest.objects.get(run=run_inline(start_run(credit_pipeline, editor)))
     newer = ApprovalRequest.objects.get(run=run_inline(start_run(credit_pipeline, editor)))
-    older.decide(reviewer, True, "")
+    decide(older, reviewer, True, "")
+    settle()
     newer.refresh_from_db()
     assert newer.status == "pending"
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipelines_app.engine.approvals import decide
 from pipelines_app.engine.runs import cancel, start_run
 from pipelines_app.models import ApprovalRequest, ModelVersion, Pipeline, PipelineRun, StepRun
 from tests.conftest import wait_for
@@ -85,7 +86,7 @@ def test_demo_pipeline_runs_to_the_approval_wait_then_deploys(worker, editor, re
     assert by_name["quality"].outputs["rules"][0]["passed"] is True
     assert by_name["fit"].worker_host.startswith("testworker@")
     request = ApprovalRequest.objects.get(run=run)
-    assert request.decide(reviewer, True, "evidence ok") == "approved"
+    assert decide(request, reviewer, True, "evidence ok") == "approved"
     wait_for(finished(run, "succeeded", "failed"), 60, 0.2, "the run to finish after approval")
     assert run.status == "succeeded", run.error
     assert version.model.deployments.get(environment__name="production").primary_version == version
@@ -106,7 +107,7 @@ def test_a_failing_gate_fails_the_run_and_skips_the_rest(worker, editor):
 def test_rejection_ends_the_run_as_rejected(worker, editor, reviewer):
     run = start_run(credit_pipeline(editor), editor)
     wait_for(finished(run, "waiting_approval", "failed"), 120, 0.2, "the approval wait")
-    ApprovalRequest.objects.get(run=run).decide(reviewer, False, "leaks the target")
+    decide(ApprovalRequest.objects.get(run=run), reviewer, False, "leaks the target")
     wait_for(finished(run, "rejected", "succeeded", "failed"), 60, 0.2, "the run to end")
     assert run.status == "rejected"
     assert steps(run)["deploy"].status == "cancelled"

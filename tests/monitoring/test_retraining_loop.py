@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from pipelines_app.engine.approvals import decide
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import (
     Alert,
@@ -54,7 +55,7 @@ def finished(run, *statuses):
 
 def approve(run, reviewer):
     wait_for(finished(run, "waiting_approval", "failed"), 120, 0.2, "the approval wait")
-    ApprovalRequest.objects.get(run=run, status="pending").decide(reviewer, True, "go")
+    decide(ApprovalRequest.objects.get(run=run, status="pending"), reviewer, True, "go")
     wait_for(finished(run, "succeeded", "failed"), 120, 0.2, "the deploy")
     assert PipelineRun.objects.get(pk=run.pk).status == "succeeded"
 

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from pipelines_app.engine.approvals import decide, expire_due
 from pipelines_app.engine.deployments import promote_model_version
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ApprovalRequest, Deployment, Environment, Pipeline, Trigger
@@ -40,7 +41,7 @@ def serving(environment="production"):
 
 def refusal(request, user):
     with pytest.raises(DecisionRefused) as info:
-        request.decide(user, True, "mine")
+        decide(request, user, True, "mine")
     return info.value
 
 
@@ -81,7 +82,7 @@ def test_a_timeout_never_approves_into_production_even_from_a_file_saved_earlier
     request = ApprovalRequest.objects.get(run=run)
     assert request.on_timeout == "reject"
     ApprovalRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - timedelta(seconds=1))
-    assert ApprovalRequest.objects.expire_due() == 1
+    assert expire_due() == 1
     request.refresh_from_db()
     assert request.status == "timed_out" and not request.decisions.exists()
     run = run_inline(run)
@@ -94,7 +95,7 @@ def test_a_request_stored_as_approve_on_timeout_still_only_times_out(ready, edit
     run = run_inline(start_run(pipeline, editor))
     # A row written before the rule existed (or by hand) asks to approve on timeout.
     ApprovalRequest.objects.filter(run=run).update(on_timeout="approve", deadline=timezone.now() - timedelta(1))
-    ApprovalRequest.objects.expire_due()
+    expire_due()
     assert ApprovalRequest.objects.get(run=run).status == "timed_out"
     assert run_inline(run).status == "timed_out" and serving() is None
 
@@ -112,7 +113,7 @@ def test_an_approval_nobody_gave_does_not_let_the_deploy_step_through(ready, edi
     assert serving() is None
     own = ApprovalRequest.objects.exclude(pk=step_request.pk).get(run=run)
     assert own.status == "pending" and own.environment == "production" and run.status == "waiting_approval"
-    own.decide(reviewer, True, "checked")
+    decide(own, reviewer, True, "checked")
     assert run_inline(run).status == "succeeded" and serving() == run.model_version
 
 
@@ -170,7 +171,7 @@ def test_an_editor_cannot_approve_into_production_even_when_the_file_named_edito
         api_client(other_editor).post(f"/api/v1/approvals/{request.pk}/approve/", {}, format="json").status_code == 403
     )
     assert serving() is None
-    request.decide(reviewer, True, "checked")
+    decide(request, reviewer, True, "checked")
     assert run_inline(run).status == "succeeded" and serving() == run.model_version
 
 
@@ -205,7 +206,7 @@ def test_an_admin_who_started_the_run_cannot_approve_it(ready, run_inline, edito
     assert "four-eyes" in str(refusal(request, editor))  # the author
     # An admin with no stake decides what reviewers may.
     other_admin = make_user("second-admin", "admin")
-    assert request.decide(other_admin, True, "fine") == "approved"
+    assert decide(request, other_admin, True, "fine") == "approved"
 
 
 def test_a_promotion_cannot_be_approved_by_whoever_produced_the_candidate(ready, run_inline, editor, admin_user):

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
+from pipelines_app.engine.approvals import decide
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import (
     Alert,
@@ -146,7 +147,7 @@ def marked_up(settings, redis_url, editor, reviewer, environments, run_inline):
     assert run.status == "waiting_approval", run.error
     RegisteredModel.objects.filter(name=MODEL_NAME).update(description=MODEL)
     approval = ApprovalRequest.objects.get(run=run)
-    assert approval.decide(reviewer, True, COMMENT) == "pending"  # the file asks for two approvals
+    assert decide(approval, reviewer, True, COMMENT) == "pending"  # the file asks for two approvals
 
     send_traffic(rows, ApiToken.objects.issue(editor)[1])
     deployment = Deployment.objects.get(environment__name="staging", model__name=MODEL_NAME)

@@ -230,7 +230,16 @@ def test_a_log_neither_redis_nor_the_database_takes_is_counted_and_shown(client_
     deployment = production()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # the buffer is down
     # A request id longer than the column: the database refuses the direct write too.
-    prediction_log.record({"rid": "x" * 200, "n": 0, "dep": deployment.pk, "code": 400, "err": "", "t": clock.time()})
+    prediction_log.record(
+        {
+            "request_id": "x" * 200,
+            "rows": 0,
+            "deployment_id": deployment.pk,
+            "status_code": 400,
+            "error": "",
+            "created_at": clock.time(),
+        }
+    )
     assert Deployment.objects.get(pk=deployment.pk).logs_lost == 0  # counted once the database answers again
     prediction_log.write([])
     assert Deployment.objects.get(pk=deployment.pk).logs_lost == 1

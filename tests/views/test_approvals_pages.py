@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 
+from pipelines_app.engine.approvals import decide
 from pipelines_app.engine.deployments import deploy_version
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ApprovalDecision, ApprovalRequest, Environment
@@ -89,7 +90,7 @@ def test_a_malformed_decision_is_400(client_for, reviewer, waiting, body):
 
 def test_a_decision_refused_by_the_rules_answers_with_its_status(client_for, editor, viewer, reviewer, waiting):
     assert client_for(viewer).post(f"/approvals/{waiting.pk}/decide/", {"decision": "approve"}).status_code == 403
-    waiting.decide(reviewer, True, "")
+    decide(waiting, reviewer, True, "")
     late = client_for(make_user("rob-reviewer", "reviewer")).post(
         f"/approvals/{waiting.pk}/decide/", {"decision": "approve"}
     )
@@ -128,7 +129,7 @@ def test_an_empty_inbox_says_where_requests_come_from(client_for, viewer, db):
 
 
 def test_the_report_is_one_self_contained_html_file(client_for, reviewer, waiting):
-    waiting.decide(reviewer, True, "signed off")
+    decide(waiting, reviewer, True, "signed off")
     response = client_for(reviewer).get(f"/approvals/{waiting.pk}/report/")
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"] and ".html" in response["Content-Disposition"]

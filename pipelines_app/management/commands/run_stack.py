@@ -2,7 +2,9 @@
 
 Migrates, collects static files, seeds the demo, starts Redis privately
 unless REDIS_URL is set, then a Celery worker (queues default, training,
-monitoring), Celery beat and the web server (gunicorn; runserver with --dev).
+monitoring), a notifier (queue notifications: e-mail and webhook deliveries,
+in threads, so that a receiver that hangs holds up no step), Celery beat and
+the web server (gunicorn; runserver with --dev).
 """
 
 import os
@@ -31,7 +33,7 @@ class Command(BaseCommand):
     help = "Set up and run the whole site on one machine (web, worker, beat, Redis). Ctrl-C stops it all."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--dev", action="store_true", help="use Django's runserver (auto-reload, DEBUG on)")
 
     def handle(self, port, dev, **options):
@@ -66,6 +68,8 @@ class Command(BaseCommand):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if dev:
             env["DEBUG"] = "1"
+        # The environment, not settings.REDIS_URL (which falls back to a private Redis's address): only an address
+        # given by the user means "do not start one".
         redis_url = os.environ.get("REDIS_URL")
         if redis_url:
             if not url_answers(redis_url):
@@ -102,9 +106,31 @@ class Command(BaseCommand):
                 "--loglevel",
                 "INFO",
                 "--concurrency",
-                os.environ.get("WORKER_CONCURRENCY", "2"),
+                str(settings.WORKER_CONCURRENCY),
                 "-n",
                 "worker@%h",
+            ],
+            env,
+        )
+        self._spawn(
+            "notifier",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "mlops_site",
+                "worker",
+                "-Q",
+                "notifications",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "INFO",
+                "-n",
+                "notifier@%h",
             ],
             env,
         )
@@ -128,7 +154,7 @@ class Command(BaseCommand):
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--workers",
-                    os.environ.get("WEB_CONCURRENCY", "2"),
+                    str(settings.WEB_CONCURRENCY),
                     "--threads",
                     "4",
                     "--access-logfile",
