@@ -1,15 +1,12 @@
 """The outbox on real workers: a state change is an event row, a task reacts to it; notifications are delivery
 rows sent by the notifier, so that a receiver that hangs holds up no step, and each delivery shows how it went."""
 
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import Delivery, Event, Pipeline
 from tests.conftest import WorkerProcess, wait_for
+from tests.receivers import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,37 +14,9 @@ HANG_S = 4
 TIMEOUT_S = 2
 
 
-class HangingReceiver:
-    """A loopback HTTP server that takes every request and answers nothing for HANG_S seconds."""
-
-    def __init__(self):
-        self.arrivals = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (the name http.server calls)
-                receiver.arrivals.append(time.monotonic())
-                time.sleep(HANG_S)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    receiver = HangingReceiver()
+    receiver = Receiver(delay=HANG_S)  # takes every request and answers nothing for HANG_S seconds
     yield receiver
     receiver.close()
 

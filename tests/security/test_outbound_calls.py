@@ -8,8 +8,6 @@ in NOTIFY_ALLOWED_HOSTS still gets its calls.
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +25,7 @@ from pipelines_app.models import (
 )
 from pipelines_app.notifications import notify_alert, notify_run_event
 from tests.conftest import api_client, settle
+from tests.receivers import Receiver
 
 # (what the attack is, the URL with the receiver's port, the allow-list entry that would let the file be saved)
 ATTACKS = [
@@ -36,38 +35,6 @@ ATTACKS = [
     ("ipv4-mapped", "http://[::ffff:127.0.0.1]:{port}/hook", "::ffff:127.0.0.1"),
     ("metadata", "http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
 ]
-
-
-class Receiver:
-    """An HTTP server on a loopback address that records every request and answers `status` (and `location`)."""
-
-    def __init__(self, host="127.0.0.1", status=200, location=None):
-        self.requests, self.status, self.location = [], status, location
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _record(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                receiver.requests.append((self.command, self.path, self.rfile.read(length)))
-                self.send_response(receiver.status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _record  # noqa: N815 (the names http.server calls)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
