@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "pipeline_templates"
+# The slug of the pipeline seed_demo creates from the credit_card_approval template (the overview offers to run it).
+DEMO_PIPELINE = "credit-card-approval"
 
 
 @dataclass(frozen=True)

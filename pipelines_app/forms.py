@@ -194,4 +194,10 @@ class AlertRuleForm(forms.ModelForm):
             features = version.features if version else []
             if data.get("feature") not in features:
                 self.add_error("feature", f"Name one of the model's features: {', '.join(features)}.")
+        if data.get("metric") == AlertRule.Metric.FEATURE_DRIFT:
+            if data.get("feature"):
+                self.add_error("feature", "Leave the feature empty: this rule counts every feature at alert level.")
+            threshold = data.get("threshold")
+            if threshold is not None and (threshold < 1 or threshold != int(threshold)):
+                self.add_error("threshold", "A number of features: 1 fires as soon as any feature drifts.")
         return data

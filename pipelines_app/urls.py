@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("accounts/notifications/", notifications.notification_list, name="notifications"),
     path("accounts/notifications/read/", notifications.notifications_read, name="notifications-read"),
+    path("accounts/notifications/<int:pk>/open/", notifications.notification_open, name="notification-open"),
     path("accounts/deliveries/", notifications.delivery_list, name="deliveries"),
     path("audit/", audit.audit_log, name="audit"),
     path("datasets/", datasets.dataset_list, name="datasets"),

@@ -32,8 +32,10 @@ def deploy_demo_model(dataset, model_name, environment):
     from benchmarks.common import train_demo_version
     from pipelines_app.engine.deployments import deploy_version
     from pipelines_app.models import Environment
+    from tests.trained_once import trained_once
 
-    version, _, _ = train_demo_version(model_name, dataset_version=dataset, sensitive=["owner", "selfemp"])
+    with trained_once():
+        version, _, _ = train_demo_version(model_name, dataset_version=dataset, sensitive=["owner", "selfemp"])
     deploy_version(Environment.objects.get(name=environment), version, "system")
     return version
 
@@ -49,7 +51,7 @@ def wait_for_run_to_end(run, timeout=180, reaping=True):
         run.refresh_from_db()
         return run.status in ("succeeded", "failed")
 
-    wait_for(ended, timeout, 0.5, f"run #{run.pk} to finish")
+    wait_for(ended, timeout, 0.2, f"run #{run.pk} to finish")
     return run
 
 
@@ -150,8 +152,15 @@ class WorkerProcess:
         self.process = None
 
     def start(self):
+        return self.launch().wait_until_ready()
+
+    def launch(self):
+        """Start the process without waiting for it (``start_workers`` starts several side by side)."""
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_until_ready(self):
         wait_for(
             lambda: "ready." in self.log_path.read_text() or self.process.poll() is not None,
             60,
@@ -172,6 +181,27 @@ class WorkerProcess:
 
     def output(self):
         return self.log_path.read_text()
+
+
+def start_workers(*workers):
+    """Launch every worker, then wait for each to be ready: a worker takes seconds to import the project, and
+    side by side they take the time of one."""
+    for worker in workers:
+        worker.launch()
+    try:
+        return [worker.wait_until_ready() for worker in workers]
+    except BaseException:
+        stop_workers(*workers)
+        raise
+
+
+def stop_workers(*workers):
+    """Ask every worker to stop, then wait for each (a warm shutdown takes a moment; these overlap)."""
+    for worker in workers:
+        if worker.process and worker.process.poll() is None:
+            worker.process.terminate()
+    for worker in workers:
+        worker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +300,21 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_without_a_manifest():
+    """The site's static storage names files by the hashes collectstatic writes to its manifest; the tests serve
+    the files from static/ as they are (the live server through the finders), so names stay plain. The manifest,
+    compression and cache headers are tested in tests/e2e/test_page_weight.py, after a collectstatic of its own."""
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
@@ -313,6 +358,34 @@ def _flush_outlasts_a_worker_still_reacting():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(PostgresOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgresql_flush_deletes_rows():
+    """The flush after each transactional test, on PostgreSQL: TRUNCATE makes new files for every table and index,
+    0.2 to 1.5 s for our 45 tables, a few hundred times a session; DELETE takes milliseconds on tables this small.
+    The flush first locks every table as TRUNCATE would (so it still waits for a worker's open transaction and
+    no worker writes while it empties them), then deletes every row. The audit table, whose trigger refuses
+    DELETE, is still truncated, when it holds rows."""
+    original = PostgresOperations.sql_flush
+    audit = "pipelines_app_auditevent"
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        # The table names are Django's own list of its tables, quoted.
+        statements = [
+            "SET CONSTRAINTS ALL DEFERRED",
+            f"LOCK TABLE {', '.join(map(self.quote_name, tables))} IN ACCESS EXCLUSIVE MODE",
+            *(f"DELETE FROM {self.quote_name(table)}" for table in tables if table != audit),  # noqa: S608
+        ]
+        if audit in tables:
+            statements.append(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM {audit}) THEN TRUNCATE {audit}; END IF; END $$")  # noqa: S608
+        return statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "sql_flush", sql_flush)
         yield
 
 
@@ -369,22 +442,25 @@ def credit_pipeline(editor, demo_dataset, environments):
 def run_inline(settings):
     """Drive a run in this process, step after step, until it waits or ends: the real steps, the real engine
     bookkeeping and the real reactions to its events, without a worker or broker (for page and rule tests; the
-    worker tests live in tests/engine and tests/reliability)."""
+    worker tests live in tests/engine and tests/reliability). A model is fitted and evaluated once per session for
+    the same data and settings, then copied (tests/trained_once.py)."""
     from pipelines_app.engine.runs import advance, execute
     from pipelines_app.models import StepRun
+    from tests.trained_once import trained_once
 
     # The step heartbeat thread would write on a second connection the test transaction cannot share.
     settings.STEP_HEARTBEAT_S = 3600
 
     def drive(run):
-        while True:
+        with trained_once():
+            while True:
+                settle()
+                advance(run.pk)
+                step = StepRun.objects.filter(run=run, status="queued").order_by("position").first()
+                if step is None:
+                    break
+                execute(step.pk, step.attempt, host="inline")
             settle()
-            advance(run.pk)
-            step = StepRun.objects.filter(run=run, status="queued").order_by("position").first()
-            if step is None:
-                break
-            execute(step.pk, step.attempt, host="inline")
-        settle()
         run.refresh_from_db()
         return run
 

@@ -26,6 +26,7 @@ from pipelines_app.models import (
     AuditEvent,
     Environment,
     Event,
+    Notification,
     RunStatus,
     StepRun,
     StepStatus,
@@ -45,7 +46,11 @@ def decide(request, user, approve, comment=""):
         raise DecisionRefused("A rejection needs a comment saying why.", 400)
     with transaction.atomic():
         locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
-        if locked.record_decision(user, approve, comment):
+        closed = locked.record_decision(user, approve, comment)
+        # The decider's "Approval needed" is done with; once the request is closed, every reviewer's is. (The
+        # requester's "was approved" notification comes later, from on_decided, and stays unread.)
+        Notification.objects.read_about(locked.get_absolute_url(), None if closed else user)
+        if closed:
             emit(Event.Kind.APPROVAL_DECIDED, approval=locked, run=locked.run, status=locked.status)
     request.status = locked.status
     return locked.status
@@ -69,6 +74,7 @@ def expire_due(now=None):
                 {"on_timeout": request.on_timeout, "applied": on_timeout, "outcome": outcome},
             )
             request.close(outcome)
+            Notification.objects.read_about(request.get_absolute_url())
             emit(Event.Kind.APPROVAL_DECIDED, approval=request, run=request.run, status=outcome)
             expired += 1
     return expired
@@ -108,6 +114,7 @@ def supersede_older(request):
             {"by": request.pk, "version": stale.model_version.version, "newer_version": version.version},
         )
         stale.close(ApprovalStatus.SUPERSEDED)
+        Notification.objects.read_about(stale.get_absolute_url())
         emit(Event.Kind.APPROVAL_DECIDED, approval=stale, run=stale.run, status=stale.status)
 
 

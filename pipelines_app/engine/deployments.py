@@ -34,9 +34,16 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
         if created:
             AlertRule.objects.ensure_defaults(deployment)
         previous = deployment.primary_version
-        if previous is None:
-            # Nothing serves yet: a canary or shadow would have no primary to share traffic with.
+        requested, note = strategy, ""
+        if previous is None and strategy != "replace":
+            # Nothing serves yet: a canary or shadow would have no primary to share traffic with. The deployment
+            # page shows why from the audit payload's note.
             strategy = "replace"
+            asked = f"a {canary_percent}% canary" if requested == "canary" else f"a {requested}"
+            note = (
+                f"Asked for {asked}, but this was the first deploy here: there was no primary to compare with, "
+                f"so v{version.version} went out whole."
+            )
         if strategy == "canary":
             deployment.canary_version, deployment.canary_percent = version, canary_percent
         elif strategy == "shadow":
@@ -55,17 +62,15 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
             actor_name=name,
             run=run,
         )
-        AuditEvent.objects.record(
-            actor,
-            "deployment.deployed",
-            deployment,
-            {
-                "version": version.version,
-                "strategy": strategy,
-                "previous": previous.version if previous else None,
-                "run": run.pk if run else None,
-            },
-        )
+        payload = {
+            "version": version.version,
+            "strategy": strategy,
+            "previous": previous.version if previous else None,
+            "run": run.pk if run else None,
+        }
+        if note:
+            payload.update(requested={"strategy": requested, "canary_percent": canary_percent}, note=note)
+        AuditEvent.objects.record(actor, "deployment.deployed", deployment, payload)
     return deployment
 
 

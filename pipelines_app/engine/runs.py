@@ -23,6 +23,7 @@ from pipelines_app.models import (
     ApprovalStatus,
     AuditEvent,
     Event,
+    Notification,
     PipelineRun,
     RunStatus,
     StepRun,
@@ -299,9 +300,11 @@ def cancel(run, user):
         if run.status in RUN_FINISHED:
             return False
         _cancel_unfinished(list(run.steps.all()))
-        ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING).update(
-            status=ApprovalStatus.CANCELLED, decided_at=timezone.now()
-        )
+        pending = ApprovalRequest.objects.filter(run=run, status=ApprovalStatus.PENDING)
+        for approval in pending:
+            # Nothing is left to decide: the reviewers' "Approval needed" notifications are read.
+            Notification.objects.read_about(approval.get_absolute_url())
+        pending.update(status=ApprovalStatus.CANCELLED, decided_at=timezone.now())
         run.set_status(RunStatus.CANCELLED)
         AuditEvent.objects.record(user, "run.cancel_requested", run)
     return True

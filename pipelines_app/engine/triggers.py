@@ -21,9 +21,11 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import AuditEvent, Pipeline, Trigger
+from pipelines_app.models.runs import RUN_FINISHED
 
 TIMESTAMP_TOLERANCE_S = 5 * 60
 # Unix seconds; the bound keeps a 5,000-digit "timestamp" from ever reaching int().
@@ -166,10 +168,28 @@ def record_webhook_rejections(now=None):
 
 
 def start_for_drift(model_name, alert_payload=None):
-    """Called when a drift alert fires on a model: start every pipeline that produces it and has a drift trigger."""
+    """Called when a drift alert fires on a model: start every pipeline that produces it and has a drift trigger,
+    unless a drift run of that pipeline is still under way (two drift rules firing together, or one firing again
+    while the retrained version waits for its reviewer, retrain once)."""
     started = []
-    for pipeline in Pipeline.objects.active().filter(model_name=model_name).select_related("current_version"):
-        if has_trigger(pipeline, "drift"):
+    with transaction.atomic():
+        # Locked, so that two alerts reacted to at once cannot both find no run under way.
+        pipelines = (
+            Pipeline.objects.active()
+            .filter(model_name=model_name)
+            .select_related("current_version")
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        )
+        for pipeline in pipelines:
+            if not has_trigger(pipeline, "drift"):
+                continue
+            under_way = pipeline.runs.filter(trigger=Trigger.DRIFT).exclude(status__in=RUN_FINISHED).first()
+            if under_way:
+                AuditEvent.objects.record(
+                    "system", "run.drift_trigger_skipped", under_way, {**(alert_payload or {}), "under_way": True}
+                )
+                continue
             run = start_run(pipeline, None, {}, Trigger.DRIFT)
             AuditEvent.objects.record("system", "run.drift_triggered", run, alert_payload or {})
             started.append(run)

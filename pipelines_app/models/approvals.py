@@ -51,6 +51,23 @@ class ApprovalRequestManager(models.Manager):
             )
         return pending.filter(query)
 
+    def decidable_by(self, user, limit=20):
+        """Up to ``limit`` requests ``user`` may decide now, earliest deadline first: the ``waiting_for``
+        candidates, then the rules (the environment's current floor) have the last word."""
+        candidates = (
+            self.filter(pk__in=self.waiting_for(user).values("pk"))
+            .select_related(
+                "model_version__model",
+                "requested_by",
+                # What the four-eyes rule reads for each candidate.
+                "run__pipeline_version__pipeline",
+                "model_version__run__pipeline_version__pipeline",
+                "model_version__pipeline_version__pipeline",
+            )
+            .order_by("deadline", "id")[:limit]
+        )
+        return [request for request in candidates if not request.why_not(user)]
+
     def due(self, now=None):
         """Pending requests past their deadline (the timeout sweep applies ``on_timeout`` to them)."""
         return self.filter(status=ApprovalStatus.PENDING, deadline__lt=now or timezone.now())
@@ -87,7 +104,8 @@ class ApprovalRequest(models.Model):
         indexes = [models.Index(fields=["status", "-id"], name="approval_status_idx")]
 
     def __str__(self):
-        return f"approval {self.pk} ({self.status})"
+        # No status here: the name is stored in audit events and would go stale (the pages show the status).
+        return f"approval {self.pk}" + (f" for {self.environment}" if self.environment else "")
 
     def get_absolute_url(self):
         return reverse("approval-detail", args=[self.pk])
@@ -101,6 +119,11 @@ class ApprovalRequest(models.Model):
     def rules(self):
         """The rules this request is held to now (its own, within its environment's floor)."""
         return request_rules(self)
+
+    @property
+    def on_deadline(self):
+        """What happens at the deadline, exactly as ``engine.approvals.expire_due`` will apply it."""
+        return self.rules.describe_timeout(self.on_timeout)
 
     def party_usernames(self):
         """Who may not decide this request because they are party to it (four-eyes)."""

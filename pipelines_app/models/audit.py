@@ -1,12 +1,17 @@
 import hashlib
 import json
 import os
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
@@ -131,6 +136,70 @@ class AuditEvent(models.Model):
 
     def compute_hash(self):
         return hashlib.sha256(self.canonical().encode()).hexdigest()
+
+
+class CurrentObject(NamedTuple):
+    """What an audit event's object is now: its name, its status (value and label, "" when it has none), the
+    badge kind ("approval" where "pending" means waiting for reviewers) and its page."""
+
+    name: str
+    status: str
+    status_label: str
+    kind: str
+    url: str
+
+
+def _audited_models():
+    """object_type (a model name, as ``record`` stores it) -> model: this app's models, and users."""
+    models_by_name = {model._meta.model_name: model for model in apps.get_app_config("pipelines_app").get_models()}
+    models_by_name.setdefault("user", get_user_model())
+    return models_by_name
+
+
+def _describe(obj):
+    status = next((name for name in ("status", "state") if hasattr(obj, f"get_{name}_display")), None)
+    try:
+        url = obj.get_absolute_url() if hasattr(obj, "get_absolute_url") else ""
+    except NoReverseMatch:
+        url = ""
+    return CurrentObject(
+        name=str(obj),
+        status=getattr(obj, status) if status else "",
+        status_label=getattr(obj, f"get_{status}_display")() if status else "",
+        kind="approval" if obj._meta.model_name == "approvalrequest" else "",
+        url=url,
+    )
+
+
+def with_current_objects(events):
+    """The events, as a list, each with ``current``: the object it names as it is now (a ``CurrentObject``), or
+    None (``object_gone`` says whether it was deleted). The stored ``object_repr`` is what the object was called
+    when the event was written (hashed, so never updated): "approval 1 (pending)" stays so after the approval.
+    One query per object type among the events, whatever their number."""
+    events = list(events)
+    wanted = defaultdict(set)
+    for event in events:
+        if event.object_type and event.object_id:
+            wanted[event.object_type].add(event.object_id)
+    models_by_name = _audited_models() if wanted else {}
+    found = {}
+    for object_type, ids in wanted.items():
+        model = models_by_name.get(object_type)
+        if model is None:
+            continue
+        pks = []
+        for raw in ids:
+            try:
+                pks.append(model._meta.pk.to_python(raw))
+            except ValidationError:
+                continue
+        # select_related() follows the non-null foreign keys that names like "churn in production" read.
+        for obj in model._default_manager.select_related().filter(pk__in=pks):
+            found[(object_type, str(obj.pk))] = _describe(obj)
+    for event in events:
+        event.current = found.get((event.object_type, event.object_id))
+        event.object_gone = event.current is None and event.object_type in models_by_name
+    return events
 
 
 @dataclass

@@ -2,6 +2,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from .audit import AuditEvent
+
 
 class Environment(models.Model):
     """Where models are deployed (staging, production, …) and the rules for deploying there."""
@@ -66,6 +68,14 @@ class Deployment(models.Model):
 
     def __str__(self):
         return f"{self.model} in {self.environment}"
+
+    def deploy_notes(self):
+        """Why deploys went otherwise than asked (a canary on a first deploy goes out whole), from the audit
+        payloads ``engine.deployments.deploy_version`` writes: ``{(version number, run id): note}``."""
+        payloads = AuditEvent.objects.filter(
+            verb="deployment.deployed", object_type="deployment", object_id=str(self.pk), payload__has_key="note"
+        ).values_list("payload", flat=True)
+        return {(p.get("version"), p.get("run")): p["note"] for p in payloads}
 
 
 class DeploymentEvent(models.Model):

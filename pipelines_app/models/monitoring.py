@@ -54,17 +54,25 @@ class RollupCursor(models.Model):
 
 class AlertRuleManager(models.Manager):
     def ensure_defaults(self, deployment):
-        """Every deployment starts with drift share ≥ 0.5 (retrains), error rate ≥ 1% and latency p95 ≥ 500 ms,
-        each telling the editors."""
+        """Every deployment starts with drift share ≥ 0.5 and any one feature drifting at alert level over a day
+        (both retrain), error rate ≥ 1% and latency p95 ≥ 500 ms, each telling the editors.
+
+        The one-feature rule is there because drift seldom moves half the features at once: incomes rising by half
+        drift one feature of nine. It reads a day, not an hour, so that a quiet hour's few rows neither raise nor
+        clear it."""
         if deployment.alert_rules.exists():
             return
         defaults = [
             {"metric": AlertRule.Metric.DRIFT_SHARE, "threshold": 0.5, "trigger_retraining": True},
+            {"metric": AlertRule.Metric.FEATURE_DRIFT, "threshold": 1, "window": "24h", "trigger_retraining": True},
             {"metric": AlertRule.Metric.ERROR_RATE, "threshold": 0.01},
             {"metric": AlertRule.Metric.LATENCY_P95, "threshold": 500},
         ]
         self.bulk_create(
-            [self.model(deployment=deployment, window="1h", notify=["group:editors"], **rule) for rule in defaults]
+            [
+                self.model(deployment=deployment, notify=["group:editors"], **{"window": "1h", **rule})
+                for rule in defaults
+            ]
         )
 
 
@@ -74,6 +82,7 @@ class AlertRule(models.Model):
     class Metric(models.TextChoices):
         DRIFT_SHARE = "drift_share", "share of features drifted"
         FEATURE_PSI = "feature_psi", "PSI of one feature"
+        FEATURE_DRIFT = "feature_drift", "features drifting at alert level"
         ROC_AUC = "roc_auc", "ROC AUC from feedback"
         ACCURACY = "accuracy", "accuracy from feedback"
         ERROR_RATE = "error_rate", "error rate"
@@ -115,6 +124,16 @@ class AlertRule(models.Model):
         return value <= self.threshold if self.fires_below else value >= self.threshold
 
 
+class AlertQuerySet(models.QuerySet):
+    def firing(self):
+        return self.filter(state=Alert.State.FIRING)
+
+    def open(self):
+        """Not yet resolved: firing ones first, then acknowledged, each newest first."""
+        firing_first = models.Case(models.When(state=Alert.State.FIRING, then=0), default=1)
+        return self.exclude(state=Alert.State.RESOLVED).order_by(firing_first, "-started_at", "-id")
+
+
 class Alert(models.Model):
     """One firing of a rule: firing until the condition clears (resolved); someone may acknowledge it."""
 
@@ -132,6 +151,8 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     runs_started = models.JSONField(default=list, blank=True, help_text="Retraining runs this alert started.")
+
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

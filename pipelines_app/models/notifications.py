@@ -17,6 +17,14 @@ class NotificationManager(models.Manager):
     def unread_for(self, user):
         return self.filter(user=user, read_at__isnull=True)
 
+    def read_about(self, url, user=None):
+        """Mark unread notifications pointing at ``url`` read: ``user``'s, or everyone's when ``user`` is None.
+        Called when their subject is acted on (a request decided or closed, a notification opened)."""
+        unread = self.filter(url=url, read_at__isnull=True)
+        if user is not None:
+            unread = unread.filter(user=user)
+        return unread.update(read_at=timezone.now())
+
 
 class Notification(models.Model):
     """Something a user should know: a request waiting for them, a decision, a run that finished."""

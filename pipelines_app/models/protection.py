@@ -94,11 +94,37 @@ class Rules:
         """What a timeout may do: never approve into a protected environment."""
         return "reject" if self.protected else (asked if asked in ("approve", "reject") else "reject")
 
+    def describe_timeout(self, asked):
+        """What a timeout does to a request that asked for ``asked``, as ``expire_due`` will apply it."""
+        applied = self.on_timeout(asked)
+        if applied == "approve":
+            return "it is approved"
+        if asked == "approve" and self.protected:
+            return (
+                f"it is rejected (timed out): the request asked to approve, but {self.environment} is protected "
+                "and never approves on timeout"
+            )
+        return "it is rejected (timed out)"
+
     def describe(self):
         if not self.groups:
             return "open: no approval needed"
         count = f"{self.min_approvals} approval{'s' if self.min_approvals != 1 else ''}"
         return f"{count} from {', '.join(self.groups)}; nobody who asked, started the run or wrote the pipeline"
+
+
+def environment_timeout(environment):
+    """The environments page's timeout, as requests will apply it: promotions and deploy steps' requests wait the
+    environment's hours; an approval step's request waits the step's own ``timeout`` (engine.deployments,
+    steps.approval); either then takes what ``Rules.on_timeout`` allows."""
+    applied = Rules.of(environment).on_timeout(environment.on_timeout)
+    waits = (
+        f"{environment.approval_timeout_hours} h for promotions and deploy steps; "
+        "an approval step's own timeout otherwise"
+    )
+    if environment.protected:
+        return f"{waits}; then reject (a protected environment never approves on timeout)"
+    return f"{waits}; then {applied}"
 
 
 def request_rules(request):

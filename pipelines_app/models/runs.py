@@ -56,6 +56,12 @@ class PipelineRunQuerySet(models.QuerySet):
                 runs = runs.filter(**{field: value})
         return runs
 
+    def recent_failed_first(self, limit):
+        """The latest ``limit`` runs, the failed and timed-out ones first (what an operator looks into), each
+        group newest first."""
+        recent = self.select_related("pipeline", "pipeline_version", "triggered_by").order_by("-id")[:limit]
+        return sorted(recent, key=lambda run: run.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT))
+
 
 class PipelineRun(models.Model):
     """One execution of one pipeline version. The database row is the truth; Celery only carries its id."""

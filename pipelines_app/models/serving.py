@@ -61,7 +61,7 @@ class PredictionLog(models.Model):
         CANARY = "canary", "canary"
         SHADOW = "shadow", "shadow"
 
-    request_id = models.CharField(max_length=80)  # the server's own (``views.serving.new_request_id``)
+    request_id = models.CharField(max_length=80)  # the server's own (``serving.prediction_log.new_request_id``)
     client_request_id = models.CharField(
         max_length=64, null=True, blank=True, help_text="The caller's X-Request-ID, as sent; not unique."
     )

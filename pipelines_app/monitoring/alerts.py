@@ -36,6 +36,8 @@ def value_of(rule, data):
     if metric == AlertRule.Metric.FEATURE_PSI:
         feature = data["drift"].get(rule.feature)
         return feature.get("psi") if enough_rows and isinstance(feature, dict) else None
+    if metric == AlertRule.Metric.FEATURE_DRIFT:
+        return float(len(features_at_alert(data))) if enough_rows else None
     if metric in (AlertRule.Metric.ROC_AUC, AlertRule.Metric.ACCURACY):
         return realised.get(metric) if realised.get("labelled", 0) >= MIN_LABELS else None
     if metric == AlertRule.Metric.ERROR_RATE:
@@ -45,6 +47,11 @@ def value_of(rule, data):
     if metric == AlertRule.Metric.VOLUME_DROP:
         return float(data["requests"])
     return None
+
+
+def features_at_alert(data) -> list[str]:
+    """The features whose drift in the summary's window is at ``alert`` level, by name."""
+    return sorted(name for name, f in data["drift"].items() if isinstance(f, dict) and f.get("level") == "alert")
 
 
 def evaluate(now=None):
@@ -67,13 +74,15 @@ def evaluate(now=None):
                 log.warning("alert rule %s has an unreadable window %r", rule.pk, rule.window)
                 continue
         value = value_of(rule, summaries[key])
-        outcome = _apply(rule, value, now)
+        # Which features, so that the alert says what drifted and not only how many.
+        detail = ", ".join(features_at_alert(summaries[key])) if rule.metric == AlertRule.Metric.FEATURE_DRIFT else ""
+        outcome = _apply(rule, value, now, detail)
         fired += outcome == "fired"
         resolved += outcome == "resolved"
     return fired, resolved
 
 
-def _apply(rule, value, now):
+def _apply(rule, value, now, detail=""):
     with transaction.atomic():
         open_alert = (
             Alert.objects.select_for_update()
@@ -91,7 +100,8 @@ def _apply(rule, value, now):
             alert = Alert.objects.create(
                 rule=rule,
                 value=value,
-                message=f"{deployment.model.name} in {deployment.environment.name}: {rule} (now {value:.4g})",
+                message=f"{deployment.model.name} in {deployment.environment.name}: {rule} "
+                f"(now {value:.4g}{': ' + detail if detail else ''})"[:300],
             )
             AuditEvent.objects.record("system", "alert.fired", alert, {"rule": rule.pk, "value": value})
             emit(Event.Kind.ALERT_FIRED, alert=alert, value=value)

@@ -6,6 +6,7 @@ rollups, and the overview's queries do not grow with the number of deployments."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -26,6 +27,7 @@ from pipelines_app.monitoring.summary import (
 )
 
 OVERVIEW_WINDOW = "24h"
+SPARKLINE_HOURS = 24
 
 
 class FeatureUnknown(LookupError):
@@ -41,7 +43,8 @@ def worst_level(results) -> str:
 def overview_rows(window_text=OVERVIEW_WINDOW) -> list[dict]:
     """Per deployment that serves a version: its summary's headline figures (``data``: version, requests,
     error and positive rates, latency, share of features drifted, realised and estimated performance), its worst
-    feature drift and its latest alert. Four queries, however many deployments there are."""
+    feature drift, its latest alert and its requests per hour over the last day (``hourly_requests``, oldest
+    first). Four queries, however many deployments there are (five for a window not read by hours)."""
     now = timezone.now()
     since = now - parse_window(window_text)
     latest = Alert.objects.filter(rule__deployment=OuterRef("pk")).order_by("-started_at", "-id").values("pk")[:1]
@@ -56,6 +59,7 @@ def overview_rows(window_text=OVERVIEW_WINDOW) -> list[dict]:
     )
     totals = rollups.windows({d.pk: d.primary_version for d in deployments}, since)
     labelled = labelled_rows_by_deployment({d.pk: labels_due_until(d, now) for d in deployments}, since)
+    hourly = _hourly_windows(totals, now, since)
     rows = []
     for deployment in deployments:
         version, window = deployment.primary_version, totals[deployment.pk]
@@ -79,9 +83,27 @@ def overview_rows(window_text=OVERVIEW_WINDOW) -> list[dict]:
                 "data": data,
                 "drift_level": worst_level(features.values()),
                 "last_alert": last_alerts.get(deployment.last_alert_id),
+                "hourly_requests": hourly_requests(hourly[deployment.pk], now),
             }
         )
     return rows
+
+
+def _hourly_windows(totals, now, since) -> dict:
+    """The last day by hours per deployment: the overview's own windows when they were read by hours and reach
+    back far enough (the 24 h default), else one more query for all deployments."""
+    start = now - timedelta(hours=SPARKLINE_HOURS)
+    if all(w.granularity == "hour" for w in totals.values()) and since <= start:
+        return totals
+    return rollups.windows(dict.fromkeys(totals), start, granularity="hour")
+
+
+def hourly_requests(window, now, hours=SPARKLINE_HOURS) -> list[int]:
+    """Requests per hour over the last ``hours`` hours (the current one last) from a window read by hours; an
+    hour without traffic counts zero."""
+    current = now.replace(minute=0, second=0, microsecond=0)
+    counts = {bucket["t"]: bucket["requests"] for bucket in window.series}
+    return [counts.get(current - timedelta(hours=back), 0) for back in range(hours - 1, -1, -1)]
 
 
 def charts(deployment, window_text) -> dict:
@@ -185,6 +207,7 @@ def feature_chart(deployment, feature, window_text) -> FeatureChart:
             "reference": spec["reference"],
             "current": totals.features.get(feature) or [0] * len(spec["reference"]),
             "over_time": over_time,
+            "granularity": totals.granularity,
             "psi_limits": thresholds["psi"],
         },
     )

@@ -248,7 +248,8 @@ class Window:
 
 def granularity_for(span) -> str:
     """Minutes up to six hours, hours up to a week, days beyond: a window reads at most a few hundred buckets."""
-    hours = span.total_seconds() / 3600
+    # To the minute: a 7-day window measured a few milliseconds after its start was taken is still 7 days.
+    hours = round(span.total_seconds() / 60) / 60
     return "minute" if hours <= 6 else "hour" if hours <= 24 * 7 else "day"
 
 

@@ -16,7 +16,9 @@ import atexit
 import logging
 import math
 import os
+import secrets
 import threading
+import time
 from collections import Counter, deque
 from datetime import UTC, datetime
 
@@ -95,6 +97,54 @@ def decode(item: bytes) -> dict:
     for key, text in zip(_BULKY, bulky, strict=False):
         entry[key] = None if text == b"null" else RawJSON(text.decode())
     return entry
+
+
+def new_request_id(at: float | None = None) -> str:
+    """32 hex digits: the time in nanoseconds (now, or the Unix time ``at`` of a backdated request), then 64 random
+    bits. Ids that grow with time land at the end of the prediction log's unique index instead of anywhere in it:
+    measured with COPY into a table with that index, 2,000,000 random UUIDs took 9.7 s (and slowed as the table
+    grew), time-ordered ids 3.5 s."""
+    nanoseconds = time.time_ns() if at is None else int(at * 1e9)
+    return f"{nanoseconds:016x}{secrets.token_hex(8)}"
+
+
+def log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id=None,
+               at=None):  # fmt: skip
+    """Log a scored request: ``at`` is its Unix time (now unless the traffic simulator dates it, ``backdated``)."""
+    record(
+        {
+            "request_id": request_id,
+            "client_request_id": client_id,
+            "rows": n,
+            "deployment_id": route.deployment_id,
+            "model_version_id": loaded.version_id,
+            "role": role,
+            "shadow_version_id": route.shadow.pk if route.shadow else None,
+            "inputs": columns,  # orjson writes NaN (missing) as null
+            "predictions": predictions,
+            "scores": probabilities if loaded.positive_index is not None else None,
+            "latency_ms": round(latency, 3),
+            "created_at": time.time() if at is None else at,
+        }
+    )
+
+
+def log_refusal(route, loaded, role, request_id, exc, started, client_id=None, at=None):
+    """Log a refused request (``exc``: its PayloadError; ``started``: its perf_counter at arrival)."""
+    record(
+        {
+            "request_id": request_id,
+            "client_request_id": client_id,
+            "rows": 0,
+            "deployment_id": route.deployment_id,
+            "model_version_id": loaded.version_id,
+            "role": role,
+            "status_code": exc.status,
+            "error": exc.as_json()["message"],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "created_at": time.time() if at is None else at,
+        }
+    )
 
 
 def record(entry: dict) -> None:
@@ -227,7 +277,7 @@ def _insert(rows):
     stopped between writing and trimming the buffer) make COPY fail; then an INSERT that skips them.
 
     Skipping a conflict only ever skips the same entry written again: request ids are the server's own
-    (``views.serving.new_request_id``), never a caller's, so a conflict cannot hide a different request."""
+    (``new_request_id``), never a caller's, so a conflict cannot hide a different request."""
     from pipelines_app.models import PredictionLog
 
     if connection.vendor == "postgresql":

@@ -56,17 +56,8 @@ def _filtered(requests, params):
 
 @role_required(Role.VIEWER)
 def approval_list(request):
-    base = ApprovalRequest.objects.select_related(
-        "model_version__model",
-        "requested_by",
-        # What the four-eyes rule reads for each request in "waiting for me".
-        "run__pipeline_version__pipeline",
-        "model_version__run__pipeline_version__pipeline",
-        "model_version__pipeline_version__pipeline",
-    )
-    waiting = base.filter(pk__in=ApprovalRequest.objects.waiting_for(request.user).values("pk")).order_by("deadline")
-    # The query finds candidates; the rules (the environment's current floor) have the last word.
-    mine = [approval for approval in waiting if not approval.why_not(request.user)]
+    base = ApprovalRequest.objects.select_related("model_version__model", "requested_by", "run")
+    mine = ApprovalRequest.objects.decidable_by(request.user, limit=None)
     filters = {name: request.GET.get(name, "") for name in FILTERS}
     page = Paginator(_filtered(base, request.GET).order_by("-id"), 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -123,17 +114,20 @@ def approval_decide(request, pk):
     return redirect(approval.get_absolute_url())
 
 
+# The bundle the pages load (templates/partials/chart_scripts.html), inlined into the downloadable report.
+PLOTLY_JS = "vendor/plotly.js-cartesian-dist-min/plotly-cartesian-4.1.1.min.js"
+
+
 def report_response(request, context, filename):
     """The evidence as one self-contained HTML file: styles, plotly.js and the chart scripts inline."""
-    from plotly.offline import get_plotlyjs
-
-    charts_js = ""
-    for name in ("js/as_text.js", "js/evidence_charts.js"):
+    scripts = {}
+    for name in (PLOTLY_JS, "js/as_text.js", "js/charts.js", "js/evidence_charts.js"):
         with open(finders.find(name), encoding="utf-8") as script:
-            charts_js += script.read()
+            scripts[name] = script.read()
+    plotly_js = scripts.pop(PLOTLY_JS)
     html = render_to_string(
         "approvals/report.html",
-        {**context, "plotly_js": get_plotlyjs(), "charts_js": charts_js, "now": timezone.now()},
+        {**context, "plotly_js": plotly_js, "charts_js": "\n".join(scripts.values()), "now": timezone.now()},
         request=request,
     )
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

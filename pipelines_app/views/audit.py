@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from pipelines_app.forms import AuditFilterForm
 from pipelines_app.models import AuditEvent
+from pipelines_app.models.audit import with_current_objects
 from pipelines_app.permissions import Role, role_required
 
 
@@ -22,6 +23,7 @@ def audit_log(request):
     if request.GET.get("format") == "csv" and status == 200:
         return _csv_response(events)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = with_current_objects(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

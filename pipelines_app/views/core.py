@@ -8,9 +8,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from pipelines_app.models import AuditEvent, WorkerHeartbeat
+from pipelines_app.authoring import DEMO_PIPELINE
+from pipelines_app.models import Alert, ApprovalRequest, AuditEvent, Pipeline, PipelineRun, WorkerHeartbeat
+from pipelines_app.models.audit import with_current_objects
+from pipelines_app.monitoring.dashboard import overview_rows
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.tasks import request_worker_heartbeat
+
+OVERVIEW_RUNS = 8
+OVERVIEW_ALERTS = 6
+OVERVIEW_APPROVALS = 5
 
 
 def worker_status():
@@ -25,8 +32,28 @@ def worker_status():
 
 @role_required(Role.VIEWER)
 def overview(request):
-    recent = AuditEvent.objects.all()[:8] if has_role(request.user, Role.REVIEWER) else None
-    return render(request, "core/overview.html", {"workers": worker_status(), "recent_events": recent})
+    """An operator's home: what serves and how it does, what waits for them, recent runs, open alerts, workers."""
+    recent = with_current_objects(AuditEvent.objects.all()[:8]) if has_role(request.user, Role.REVIEWER) else None
+    deployments = overview_rows()
+    runs = PipelineRun.objects.recent_failed_first(OVERVIEW_RUNS)
+    can_run = has_role(request.user, Role.EDITOR)
+    demo = None
+    if can_run and not (deployments and runs):
+        demo = Pipeline.objects.active().filter(slug=DEMO_PIPELINE).first()
+    context = {
+        "workers": worker_status(),
+        "recent_events": recent,
+        "deployments": deployments,
+        "waiting": ApprovalRequest.objects.decidable_by(request.user),
+        "waiting_shown": OVERVIEW_APPROVALS,
+        "runs": runs,
+        "alerts": Alert.objects.open().select_related("rule__deployment__model", "rule__deployment__environment")[
+            :OVERVIEW_ALERTS
+        ],
+        "can_run": can_run,
+        "demo_pipeline": demo,
+    }
+    return render(request, "core/overview.html", context)
 
 
 @role_required(Role.VIEWER)

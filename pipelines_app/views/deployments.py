@@ -23,6 +23,7 @@ from pipelines_app.engine.deployments import (
     stop_shadow,
 )
 from pipelines_app.models import AuditEvent, Deployment, DeploymentEvent, Environment, PredictionLog
+from pipelines_app.models.protection import environment_timeout
 from pipelines_app.permissions import Role, has_role, role_required
 
 RATE_WINDOW = timedelta(minutes=5)
@@ -62,6 +63,15 @@ def deployment_detail(request, environment, model):
 def _detail_page(request, deployment, status=200):
     """The deployment page; after a refused action, with its reason and a 4xx status."""
     events = list(deployment.events.select_related("version", "previous_version", "run")[:200])
+    notes = deployment.deploy_notes()
+    for event in events:
+        event.note = notes.get((event.version.version if event.version else None, event.run_id), "")
+    # Why the primary serves whole when a canary was asked for (the note of the deploy that put it there).
+    why_no_canary = (
+        ""
+        if deployment.canary_version_id
+        else next((e.note for e in events if e.version_id == deployment.primary_version_id and e.note), "")
+    )
     timeline = [
         {
             "t": e.created_at.isoformat(),
@@ -81,6 +91,7 @@ def _detail_page(request, deployment, status=200):
             "rates": live_rates([deployment.pk]).get(deployment.pk),
             "can_change": has_role(request.user, Role.EDITOR),
             "rollback_to": rollback_target(deployment),
+            "why_no_canary": why_no_canary,
             "serve_url": f"/serve/{deployment.model.name}/{deployment.environment.name}/invocations",
         },
         status=status,
@@ -200,7 +211,9 @@ class EnvironmentForm(forms.ModelForm):
 
 @role_required(Role.VIEWER)
 def environment_list(request):
-    environments = Environment.objects.all()
+    environments = list(Environment.objects.all())
+    for environment in environments:
+        environment.timeout_rule = environment_timeout(environment)
     return render(
         request,
         "deployments/environments.html",

@@ -1,9 +1,14 @@
-"""The signed-in user's notifications (list, newest first; mark all read) with how the e-mails to them went,
-and for admins every delivery and every reaction that failed."""
+"""The signed-in user's notifications (list, newest first; open one; mark all read) with how the e-mails to them
+went, and for admins every delivery and every reaction that failed.
+
+A notification is read when its subject is acted on: deciding a request reads the decider's "Approval needed"
+(and every reviewer's once the request is closed; engine.approvals), and opening a notification from this list
+reads it (a POST: a page view alone never changes data, so visiting a run does not)."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from pipelines_app.models import Delivery, Event, Notification
@@ -25,6 +30,20 @@ def notification_list(request):
 @role_required(Role.VIEWER)
 def notifications_read(request):
     Notification.objects.unread_for(request.user).update(read_at=timezone.now())
+    return redirect("notifications")
+
+
+@require_POST
+@role_required(Role.VIEWER)
+def notification_open(request, pk):
+    """Read one notification and go to what it is about."""
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    # Only a path on this site: a stored URL never sends the user elsewhere.
+    if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
+        return redirect(notification.url)
     return redirect("notifications")
 
 

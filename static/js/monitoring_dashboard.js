@@ -1,23 +1,16 @@
 // Monitoring dashboard: one JSON request (rollups only) draws every chart; refreshes every 30 s when asked.
 (function () {
-  var config = {displayModeBar: false, responsive: true};
-  function layout(title, y) {
-    return {title: {text: title, font: {size: 14}}, height: 280, margin: {l: 50, r: 10, t: 40, b: 40},
-            yaxis: {title: {text: y || ""}}, paper_bgcolor: "rgba(0,0,0,0)", legend: {orientation: "h", y: -0.3}};
-  }
-  function markers(events) {
-    // Deployments and rollbacks as vertical lines on every time axis.
-    return events.map(function (e) {
-      return {type: "line", xref: "x", yref: "paper", x0: e.t, x1: e.t, y0: 0, y1: 1,
-              line: {dash: "dot", width: 1, color: e.action === "rollback" ? "#c0392b" : "#888"}};
-    });
-  }
-  function timeChart(id, title, series, keys, shapes, y) {
-    var traces = keys.map(function (k) {
+  // Deployments and rollbacks are dotted vertical lines on every time axis.
+  function timeChart(id, title, series, keys, shapes, yaxis, granularity) {
+    var traces = keys.map(function (k, i) {
       return {x: series.map(function (p) { return p.t; }), y: series.map(function (p) { return p[k]; }),
-              mode: "lines+markers", name: k};
+              mode: "lines+markers", name: k, line: {color: charts.group(i)}, marker: {size: 5}};
     });
-    Plotly.react(id, traces, Object.assign(layout(title, y), {shapes: shapes}), config);
+    var points = series.filter(function (p) { return keys.some(function (k) { return p[k] !== null && p[k] !== undefined; }); });
+    var why = points.length ? "the window's traffic falls into one " + granularity + "; a line needs two."
+                            : "no traffic in this window.";
+    charts.drawLine(id, traces, charts.layout(title, {shapes: shapes, yaxis: yaxis, showlegend: keys.length > 1,
+                    xaxis: charts.timeAxis()}), points.length, why);
   }
   function chartBoxes(holderId, prefix, names, label) {
     var holder = document.getElementById(holderId);
@@ -58,16 +51,19 @@
         el("td", {}, v.rows), el("td", {}, pct(v.error_rate)), el("td", {}, pct(v.positive_rate)),
         el("td", {}, text(v.latency_p95, 2) + " ms"));
     }));
-    var shapes = markers(data.events);
-    timeChart("chart-volume", "Requests per " + data.granularity, data.series, ["requests"], shapes);
-    timeChart("chart-latency", "Latency (ms)", data.series, ["p50", "p95", "p99"], shapes, "ms");
-    timeChart("chart-errors", "Error rate", data.series, ["error_rate"], shapes);
-    timeChart("chart-positive", "Positive rate", data.series, ["positive_rate"], shapes);
+    var shapes = charts.eventLines(data.events), g = data.granularity;
+    timeChart("chart-volume", "Requests per " + g, data.series, ["requests"], shapes,
+              charts.countAxis("requests", data.series.map(function (p) { return p.requests; })), g);
+    timeChart("chart-latency", "Latency", data.series, ["p50", "p95", "p99"], shapes, charts.fromZeroAxis("ms"), g);
+    timeChart("chart-errors", "Error rate", data.series, ["error_rate"], shapes, charts.rateAxis("errors"), g);
+    timeChart("chart-positive", "Positive rate", data.series, ["positive_rate"], shapes, charts.rateAxis("positive"), g);
     var bins = data.scores.map(function (_, i) { return (i + 0.5) / data.scores.length; });
-    var scoreTraces = [{type: "bar", x: bins, y: share(data.scores), name: "now"}];
-    if (data.reference_scores) scoreTraces.unshift({type: "bar", x: bins, y: share(data.reference_scores), name: "test split"});
-    Plotly.react("chart-scores", scoreTraces, Object.assign(layout("Score distribution: now against the test split", "share of rows"),
-                 {xaxis: {title: {text: "score"}}, barmode: "group"}), config);
+    var scoreTraces = [{type: "bar", x: bins, y: share(data.scores), name: "now", marker: {color: charts.colour("now")}}];
+    if (data.reference_scores) scoreTraces.unshift({type: "bar", x: bins, y: share(data.reference_scores), name: "test split",
+                                                    marker: {color: charts.colour("reference")}});
+    charts.draw("chart-scores", scoreTraces, charts.layout("Score distribution",
+                {xaxis: {title: {text: "score"}, range: [0, 1], automargin: true}, yaxis: charts.rateAxis("share of rows"),
+                 barmode: "group", bargap: 0.1}));
     var outcomes = [["Predictions (score)", data.prediction_drift], ["Labels (feedback)", data.label_drift]]
       .filter(function (pair) { return pair[1]; }).map(function (pair) {
         var d = pair[1];
@@ -76,11 +72,11 @@
                   el("td", {}, level(d.level)));
       });
     fill("outcome-rows", outcomes);
-    Plotly.react("chart-drift", [{type: "bar", x: plotlyText(levels), y: levels.map(function (k) { return data.drift[k].psi; }),
-      marker: {color: levels.map(function (k) { return {ok: "#1f8a4c", warn: "#b7791f", alert: "#c0392b"}[data.drift[k].level]; })},
-      name: "PSI"}], Object.assign(layout("Drift (PSI) by feature", "PSI"), {shapes: [
-        {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[0], y1: data.thresholds.psi[0], line: {dash: "dash", color: "#b7791f"}},
-        {type: "line", xref: "paper", x0: 0, x1: 1, y0: data.thresholds.psi[1], y1: data.thresholds.psi[1], line: {dash: "dash", color: "#c0392b"}}]}), config);
+    charts.draw("chart-drift", [{type: "bar", x: plotlyText(levels), y: levels.map(function (k) { return data.drift[k].psi; }),
+      marker: {color: levels.map(function (k) { return charts.colour(data.drift[k].level); })},
+      name: "PSI", hovertemplate: "%{x}: PSI %{y:.3f}<extra></extra>"}],
+      charts.layout("Drift (PSI) by feature", {showlegend: false, yaxis: charts.fromZeroAxis("PSI"),
+                    xaxis: {automargin: true}, shapes: charts.thresholdLines(data.thresholds.psi)}));
     var features = document.getElementById("dashboard").dataset.features;
     var driftRows = levels.map(function (k) {
       var d = data.drift[k];
@@ -95,9 +91,11 @@
     });
     Object.keys(data.features).forEach(function (name, i) {
       var f = data.features[name];
-      Plotly.react(featureIds[i], [{type: "bar", x: plotlyText(f.labels), y: share(f.reference), name: "training"},
-                        {type: "bar", x: plotlyText(f.labels), y: share(f.current), name: "current"}],
-                   Object.assign(layout(plotlyText(name), "share"), {barmode: "group"}), config);
+      charts.draw(featureIds[i], [
+        {type: "bar", x: plotlyText(f.labels), y: share(f.reference), name: "training", marker: {color: charts.colour("reference")}},
+        {type: "bar", x: plotlyText(f.labels), y: share(f.current), name: "current", marker: {color: charts.colour("current")}}],
+        charts.layout(plotlyText(name), {barmode: "group", yaxis: charts.rateAxis("share of rows"),
+                                         xaxis: {automargin: true}}));
     });
     document.getElementById("fairness-empty").hidden = data.fairness.length > 0;
     var fairIds = chartBoxes("fairness-charts", "fairness-", data.fairness.map(function (e) { return e.feature; }),
@@ -106,15 +104,19 @@
       var series = data.fairness_series[entry.feature] || {groups: [], points: []};
       var traces = series.groups.map(function (group, i) {
         return {x: series.points.map(function (p) { return p.t; }), y: series.points.map(function (p) { return p.rates[i]; }),
-                mode: "lines+markers", name: plotlyText(group), connectgaps: false};
+                mode: "lines+markers", name: plotlyText(group), connectgaps: false, line: {color: charts.group(i)}};
       }).filter(function (trace) { return trace.y.some(function (v) { return v !== null; }); });
       var gap = entry.demographic_parity_difference === null ? "—" : entry.demographic_parity_difference.toFixed(3);
       var tested = entry.at_evaluation === null || entry.at_evaluation === undefined ? "—" : entry.at_evaluation.toFixed(3);
-      Plotly.react(fairIds[i], traces, Object.assign(layout("Selection rate by " + plotlyText(entry.feature) +
-                   "<br><sub>gap between groups now " + gap + ", on the test split " + tested + "</sub>", "selection rate"),
-                   {shapes: shapes, margin: {l: 50, r: 10, t: 60, b: 40}}), config);
+      var points = series.points.filter(function (p) { return p.rates.some(function (r) { return r !== null; }); }).length;
+      charts.drawLine(fairIds[i], traces, charts.layout("Selection rate by " + plotlyText(entry.feature) +
+                   "<br><sub>gap between groups now " + gap + ", on the test split " + tested + "</sub>",
+                   {shapes: shapes, margin: {t: 60}, yaxis: charts.rateAxis("selection rate"),
+                    xaxis: charts.timeAxis()}),
+                   points, "selection by " + entry.feature + " is known for one " + data.granularity +
+                   " only (gap between groups now " + gap + ", on the test split " + tested + ").");
     });
-    drawPerformance(data.performance_series || [], shapes);
+    drawPerformance(data.performance_series || [], shapes, data.granularity);
     var p = data.performance.realised, e = data.performance.estimated;
     var estimated = e ? [fact("Estimated accuracy (no labels needed)", text(e.accuracy, 3)),
                          fact("Estimated ROC AUC", text(e.roc_auc, 3))] : [];
@@ -125,22 +127,28 @@
       [el("p", {class: "muted"}, "No labels yet: POST them to /api/v1/feedback/ by request id.")];
     fill("performance", estimated.concat(realised));
   }
-  function drawPerformance(series, shapes) {
+  function drawPerformance(series, shapes, granularity) {
     // Realised metrics per bucket (labels due only), the estimate from scores beside them, coverage as bars.
     var x = series.map(function (p) { return p.t; });
     var pick = function (kind, key) {
       return series.map(function (p) { return p[kind] && p[kind][key] !== undefined ? p[kind][key] : null; });
     };
     var traces = [["accuracy", "accuracy"], ["roc_auc", "ROC AUC"], ["precision", "precision"], ["recall", "recall"]]
-      .map(function (m) { return {x: x, y: pick("realised", m[0]), mode: "lines+markers", name: m[1]}; });
-    traces.push({x: x, y: pick("estimated", "accuracy"), mode: "lines", name: "accuracy, estimated", line: {dash: "dash"}});
-    traces.push({x: x, y: pick("estimated", "roc_auc"), mode: "lines", name: "ROC AUC, estimated", line: {dash: "dash"}});
+      .map(function (m, i) {
+        return {x: x, y: pick("realised", m[0]), mode: "lines+markers", name: m[1], line: {color: charts.group(i)}};
+      });
+    traces.push({x: x, y: pick("estimated", "accuracy"), mode: "lines", name: "accuracy, estimated",
+                 line: {dash: "dash", color: charts.group(0)}});
+    traces.push({x: x, y: pick("estimated", "roc_auc"), mode: "lines", name: "ROC AUC, estimated",
+                 line: {dash: "dash", color: charts.group(1)}});
     traces.push({x: x, y: series.map(function (p) { return p.label_coverage === undefined ? null : p.label_coverage; }),
-                 type: "bar", name: "label coverage", yaxis: "y2", opacity: 0.25, marker: {color: "#888"}});
-    Plotly.react("chart-performance", traces, Object.assign(layout("Performance over time (labels due only)", "metric"), {
-      height: 320, shapes: shapes, yaxis: {title: {text: "metric"}, range: [0, 1.05]},
-      yaxis2: {title: {text: "label coverage"}, overlaying: "y", side: "right", range: [0, 1.05], showgrid: false},
-      margin: {l: 50, r: 50, t: 40, b: 40}}), config);
+                 type: "bar", name: "label coverage", yaxis: "y2", opacity: 0.25, marker: {color: charts.colour("reference")}});
+    charts.drawLine("chart-performance", traces, charts.layout("Performance over time (labels due only)", {
+      height: 360, shapes: shapes, yaxis: charts.unitAxis("metric"), xaxis: charts.timeAxis(),
+      yaxis2: {title: {text: "label coverage"}, overlaying: "y", side: "right", range: [0, 1.02], tickformat: ".0%",
+               showgrid: false, automargin: true}}),
+      x.length, x.length ? "labels and estimates cover one " + granularity + " so far; a line needs two." :
+                           "no traffic in this window.");
   }
   function load() {
     var node = document.getElementById("dashboard");
@@ -154,7 +162,7 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    if (!document.getElementById("dashboard") || typeof Plotly === "undefined") return;
+    if (!document.getElementById("dashboard") || typeof Plotly === "undefined" || typeof charts === "undefined") return;
     load();
     setInterval(function () { if (document.getElementById("auto-refresh").checked) load(); }, 30000);
   });

@@ -66,9 +66,12 @@ document.addEventListener("DOMContentLoaded", function () {
 
   var editor = CodeMirror.fromTextArea(textarea, {
     mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2, gutters: ["CodeMirror-lint-markers"],
+    screenReaderLabel: "Pipeline file (YAML, version 1)",
     extraKeys: {Tab: function (cm) { cm.replaceSelection("  "); }},
     lint: {getAnnotations: function (text, update) { validate(text, update); }, async: true, delay: 400}
   });
+  // Keyboard users can reach the scrolling area (and so scroll a long file) with Tab.
+  editor.getScrollerElement().setAttribute("tabindex", "0");
   window.pipelineEditor = editor;
   form.addEventListener("submit", function () { editor.save(); });
 });

@@ -17,6 +17,18 @@ def admin_token(admin_user):
     return ApiToken.objects.issue(admin_user)[1]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_database_connection_for_every_call():
+    """schemathesis calls the WSGI application, which closes the database connection after each request when
+    CONN_MAX_AGE is 0 (the default): a new PostgreSQL connection for each of some 4,000 calls, a third of the
+    module's time. Kept open here, as DB_CONN_MAX_AGE does in production; the answers do not depend on it."""
+    from django.db import connection
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
+        yield
+
+
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))

@@ -1,10 +1,13 @@
 """simulate_traffic sends real HTTP requests with drift and feedback; the dashboard, in Chromium, shows the charts
 with data and flags the drifted feature."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
-from pipelines_app.models import Feedback, PredictionLog
+from pipelines_app.models import Feedback, PredictionLog, Rollup, RollupCursor
 from pipelines_app.monitoring.rollups import fold
 from pipelines_app.serving.prediction_log import drain
 from tests.conftest import PASSWORD, deploy_demo_model
@@ -31,9 +34,16 @@ def test_drifted_traffic_shows_on_the_dashboard(serving_model, live_server, page
         "--drift=income=1.6",
         "--drift-after=100",
         "--feedback-rate=0.5",
+        "--over=0",  # all of it now, over HTTP: the chart below counts every request in the default window
         f"--url={live_server.url}",
     )
     drain()
+    # The first half of the traffic came two hours earlier, so that every time series has history to draw.
+    ids = list(PredictionLog.objects.order_by("id").values_list("id", flat=True))
+    earlier = PredictionLog.objects.filter(id__in=ids[: len(ids) // 2])
+    earlier.update(created_at=F("created_at") - timedelta(hours=2))
+    Rollup.objects.all().delete()  # folded already as they came: folded again, from their new times
+    RollupCursor.objects.all().delete()
     while fold():
         pass
     assert PredictionLog.objects.filter(status_code=200).count() == 400

@@ -3,12 +3,11 @@ pipeline with the wizard and runs it; a reviewer approves on the evidence; the m
 dashboard flags it; the editor's alert rule starts a retraining run on the newer data; the reviewer approves the
 new version; the deployment history shows both; the audit log lists every step and its hash chain holds.
 
-Screenshots of the main pages are taken on the way; with UPDATE_SCREENSHOTS=1 they replace docs/img/ (the
-README's pictures), otherwise they go to a temporary folder.
+Screenshots of the main pages are taken on the way, into a temporary folder (the README's pictures come from
+tests/e2e/test_readme_tour.py, which walks the README's own tour).
 """
 
 import io
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -50,8 +49,7 @@ def approve_in_browser(browser, base, reviewer, run, shots, name):
 
 def test_the_whole_journey(browser, live_server, editor, reviewer, environments, celery_worker_process, tmp_path):
     base = live_server.url
-    folder = ROOT / "docs" / "img" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path
 
     def shots(page, name):
         page.screenshot(path=str(folder / f"{name}.png"))
@@ -108,7 +106,7 @@ def test_the_whole_journey(browser, live_server, editor, reviewer, environments,
     ed.select_option("#id_metric", "feature_psi")
     ed.fill("#id_feature", "income")
     ed.fill("#id_threshold", "0.25")
-    ed.fill("#id_window", "1h")
+    ed.fill("#id_window", "24h")  # the traffic spreads over three days: a day holds enough of it to judge
     ed.fill("#id_cooldown_minutes", "0")
     ed.check("#id_trigger_retraining")
     ed.get_by_role("button", name="Add rule").click()

@@ -5,7 +5,7 @@ import pytest
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import Delivery, Event, Pipeline
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, start_workers, stop_workers, wait_for
 from tests.receivers import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,13 +31,12 @@ def workers(redis_url):
         "NOTIFY_MAX_ATTEMPTS": "2",
         "STEP_HEARTBEAT_S": "1",
     }
-    started = [
-        WorkerProcess(redis_url, name="outbox-steps", **env).start(),
-        WorkerProcess(redis_url, queues="notifications", name="outbox-notifier", **env).start(),
-    ]
+    started = start_workers(
+        WorkerProcess(redis_url, name="outbox-steps", **env),
+        WorkerProcess(redis_url, queues="notifications", name="outbox-notifier", **env),
+    )
     yield started
-    for worker in started:
-        worker.stop()
+    stop_workers(*started)
 
 
 def test_a_webhook_that_hangs_delays_no_step_is_retried_and_shows_its_final_status(
@@ -78,7 +77,7 @@ stages:
     def gave_up():
         return not Delivery.objects.filter(run=run, status__in=["queued", "sending"]).exists()
 
-    wait_for(gave_up, 60, 0.5, "both deliveries to give up")
+    wait_for(gave_up, 60, 0.2, "both deliveries to give up")
     deliveries = list(Delivery.objects.filter(run=run).order_by("id"))
     assert [d.purpose for d in deliveries] == ["notify_step", "run"]
     for delivery in deliveries:

@@ -84,6 +84,7 @@ def test_drift_retrains_and_the_new_version_clears_it(
     approve(start_run(pipeline, editor), reviewer)
     token = ApiToken.objects.issue(editor)[1]
     deployment = Deployment.objects.get(environment__name="production", model__name="credit-loop")
+    deployment.alert_rules.update(enabled=False)  # this loop follows its own rule; the defaults would fire too
     rule = AlertRule.objects.create(
         deployment=deployment, metric="feature_psi", feature="income", threshold=0.25, window="1h",
         cooldown_minutes=0, trigger_retraining=True,

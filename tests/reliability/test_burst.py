@@ -4,7 +4,7 @@ import pytest
 
 from pipelines_app.engine.runs import reap, start_run
 from pipelines_app.models import Pipeline, PipelineRun, StepRun
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, start_workers, stop_workers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ RUNS = 50
 
 
 def test_fifty_runs_at_once_on_two_workers(redis_url, demo_dataset, editor):
-    workers = [WorkerProcess(redis_url, name=f"burst-{i}").start() for i in range(2)]
+    workers = start_workers(*(WorkerProcess(redis_url, name=f"burst-{i}") for i in range(2)))
     try:
         pipeline = Pipeline.objects.create_from_yaml(PIPELINE, editor)
         runs = [start_run(pipeline, editor) for _ in range(RUNS)]
@@ -32,7 +32,7 @@ def test_fifty_runs_at_once_on_two_workers(redis_url, demo_dataset, editor):
             reap()
             return PipelineRun.objects.filter(pk__in=[r.pk for r in runs], status__in=("succeeded", "failed")).count()
 
-        wait_for(lambda: all_ended() == RUNS, 300, 0.5, "every run to end")
+        wait_for(lambda: all_ended() == RUNS, 300, 0.2, "every run to end")
         statuses = list(PipelineRun.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True))
         steps = StepRun.objects.filter(run__in=runs)
         assert statuses.count("succeeded") == RUNS
@@ -42,5 +42,4 @@ def test_fifty_runs_at_once_on_two_workers(redis_url, demo_dataset, editor):
         assert len({host.split("@")[0] for host in hosts}) == 2  # both workers took their share
         print(f"\n{RUNS} runs at once on 2 workers: {RUNS} tried, {statuses.count('succeeded')} survived, 0 lost")
     finally:
-        for worker in workers:
-            worker.stop()
+        stop_workers(*workers)

@@ -21,7 +21,14 @@ from django.db import connection
 
 from pipelines_app.engine.runs import start_run
 from pipelines_app.models import ModelVersion, Pipeline, StepRun
-from tests.conftest import WorkerProcess, database_url_for_workers, wait_for, wait_for_run_to_end
+from tests.conftest import (
+    WorkerProcess,
+    database_url_for_workers,
+    start_workers,
+    stop_workers,
+    wait_for,
+    wait_for_run_to_end,
+)
 from tests.reliability.pipelines import small_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,7 +113,7 @@ def training_worker(redis_url, database_relay, redis_relay, name, **extra):
     worker = WorkerProcess(over_the_link(redis_url, redis_relay), queues="training", name=name, **extra)
     worker.env["DATABASE_URL"] = over_the_link(database_url_for_workers(), database_relay)
     worker.args = ["ip", "netns", "exec", NAMESPACE, *worker.args]
-    return worker.start()
+    return worker
 
 
 def test_training_runs_on_its_own_host_and_survives_losing_it(
@@ -117,8 +124,10 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
     database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
     redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
     beats = {"STEP_HEARTBEAT_S": "0.5"}
-    main = WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **beats).start()
-    trainer = training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **beats)
+    main, trainer = start_workers(
+        WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **beats),
+        training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **beats),
+    )
     again = None
     try:
         run = start_run(
@@ -133,7 +142,7 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         assert fit.worker_host.startswith("training-host@")
         os.kill(trainer.process.pid, signal.SIGKILL)  # the training host goes down mid-train
         trainer.process.wait(10)
-        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **beats)
+        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **beats).start()
         wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         hosts = dict(StepRun.objects.filter(run=run).values_list("name", "worker_host"))
@@ -143,8 +152,6 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         assert fit.attempt == 2 and ModelVersion.objects.filter(run=run).count() == 1
         print("\ntraining host lost mid-train: 1 tried, 1 survived, 0 lost")
     finally:
-        for worker in (main, trainer, again):
-            if worker:
-                worker.stop()
+        stop_workers(*(worker for worker in (main, trainer, again) if worker))
         database_relay.close()
         redis_relay.close()

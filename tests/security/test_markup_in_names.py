@@ -7,10 +7,12 @@ on the page, in the charts too."""
 import csv
 import io
 import json
+from datetime import timedelta
 from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
+from django.db.models import F
 from django.test import Client
 
 from pipelines_app.engine.approvals import decide
@@ -24,7 +26,10 @@ from pipelines_app.models import (
     Deployment,
     Environment,
     Pipeline,
+    PredictionLog,
     RegisteredModel,
+    Rollup,
+    RollupCursor,
 )
 from pipelines_app.monitoring.rollups import fold
 from pipelines_app.serving import models_cache
@@ -121,6 +126,11 @@ def send_traffic(rows, token):
         )
         assert response.status_code == 200, response.content
     drain()
+    # Half of it two hours earlier, so that the selection rate over time has two points to draw.
+    ids = list(PredictionLog.objects.order_by("id").values_list("id", flat=True))
+    PredictionLog.objects.filter(id__in=ids[: len(ids) // 2]).update(created_at=F("created_at") - timedelta(hours=2))
+    Rollup.objects.all().delete()
+    RollupCursor.objects.all().delete()
     while fold():
         pass
 

@@ -39,7 +39,7 @@ def test_the_evidence_page_shows_candidate_against_production(client_for, review
     assert version.dataset_version.sha256[:16] in text and version.pipeline_version.get_absolute_url() in text
     assert "Already live in staging" in text and "No traffic has reached it there yet." in text
     assert 'name="decision" value="approve"' in text
-    assert "left, then reject" in text
+    assert "left; if nobody decides by then, it is rejected (timed out)" in text
 
 
 def test_a_first_model_has_nothing_to_compare_with(client_for, reviewer, credit_pipeline, run_inline, editor):

@@ -32,7 +32,7 @@ def test_editor_uploads_in_the_browser(client_for, editor):
     assert response.status_code == 302
     page = c.get(response["Location"]).content.decode()
     assert "Uploaded applications@1: 1319 rows, 12 columns." in page
-    assert "plotly.min.js" in page and 'id="profile-data"' in page
+    assert "plotly-cartesian" in page and 'id="profile-data"' in page
     assert "<td>37.66667</td>" in page  # the first row's age, in the preview
 
 

@@ -1,13 +1,20 @@
-"""Send real scoring requests to a deployed model, with optional drift, and post delayed feedback.
+"""Send real scoring requests to a deployed model, spread over the past days, with optional drift, and post
+the true labels.
 
     manage.py simulate_traffic --model credit-card-approval --environment production --rows 5000 \\
-        --drift income=1.5 --drift-after 2000 --feedback-rate 0.8
+        --drift income=1.5 --drift-after 3000 --feedback-rate 0.8 --over 3d
 
-Rows are sampled from the model version's training dataset; after ``--drift-after`` rows each ``--drift`` applies:
-``feature=1.5`` multiplies a numeric feature, ``feature=flip:0.1`` moves a tenth of a categorical feature's
-values to another category. True labels for ``--feedback-rate`` of the rows are posted to the feedback API once
-the requests are sent. The requests go to ``http://127.0.0.1:$PORT`` (8000) unless ``--url`` says otherwise, with
-a token issued for a dedicated user and revoked at the end.
+Rows are sampled from the model version's training dataset. The requests are spread over ``--over`` (3 days back
+to now; ``--over 0`` sends them all now) with the rhythm of a working week: busiest early in the afternoon, quiet
+at night, weekends at 60%, so that every monitoring chart has a history the first time it is opened. In time
+order, after ``--drift-after`` rows each ``--drift`` applies: ``feature=1.5`` multiplies a numeric feature,
+``feature=flip:0.1`` moves a tenth of a categorical feature's values to another category.
+
+The server stamps every request with the time it arrives, and no caller can change that. So the requests of the
+last ``--live`` (15 minutes) go over HTTP to ``http://127.0.0.1:$PORT`` (8000) unless ``--url`` says otherwise,
+and the older ones are scored here, inside Django, through the same route, model and prediction log as the
+endpoint, dated when they stand for (``serving.backdated``). True labels for ``--feedback-rate`` of the rows are
+then posted to the feedback API. The HTTP calls use a token issued for a dedicated user and revoked at the end.
 """
 
 import http.client
@@ -15,6 +22,7 @@ import json
 import math
 import random
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,10 +34,13 @@ from django.utils import timezone
 from pipelines_app.ml.training import label_text
 from pipelines_app.models import ApiToken, AuditEvent, Deployment, PredictionLog, RollupCursor
 from pipelines_app.monitoring.rollups import fold
+from pipelines_app.serving import backdated, models_cache
 from pipelines_app.serving.prediction_log import drain
+from pipelines_app.spec.durations import DurationError, parse_duration
 
 SIMULATOR = "traffic-simulator"
 FEEDBACK_BATCH = 500
+MAX_OVER = timedelta(days=90)  # as far back as a dashboard's window reaches
 
 
 def parse_drift(text):
@@ -50,17 +61,53 @@ def parse_drift(text):
         raise CommandError(f"--drift {text!r}: {change!r} is not a number") from None
 
 
+def parse_span(option, text):
+    """A duration option; "0" means none."""
+    if text.strip() == "0":
+        return timedelta(0)
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except DurationError as exc:
+        raise CommandError(f"{option} {text!r}: {exc}") from None
+
+
+def rate_at(moment) -> float:
+    """How busy the model is at a local time, relative to a weekday's early afternoon: applications come in office
+    hours, few at night, and at 60% on Saturdays and Sundays."""
+    hour = moment.hour + moment.minute / 60
+    daily = 0.15 + math.exp(-(((hour - 13.5) / 4.5) ** 2))
+    return daily * (0.6 if moment.weekday() >= 5 else 1.0)
+
+
+def request_times(count, over, now, rng):
+    """``count`` times (aware datetimes, oldest first) drawn from the period ``over`` before ``now`` with the
+    rhythm of ``rate_at``, minute by minute."""
+    if not over:
+        return [now] * count
+    start = now - over
+    minutes = max(1, int(over.total_seconds() // 60))
+    weights = [rate_at(timezone.localtime(start + timedelta(minutes=m))) for m in range(minutes)]
+    picked = rng.choices(range(minutes), weights=weights, k=count)
+    times = (start + timedelta(minutes=m, seconds=rng.random() * 60) for m in picked)
+    return sorted(min(t, now) for t in times)
+
+
 class Command(BaseCommand):
-    help = "Send real scoring requests (optionally drifted) to a deployed model and post delayed feedback."
+    help = (
+        "Send real scoring requests (optionally drifted), spread over the past days, to a deployed model and post "
+        "the true labels."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--model", required=True)
         parser.add_argument("--environment", default="production")
         parser.add_argument("--rows", type=int, default=1000)
         parser.add_argument("--drift", action="append", default=[], help="feature=factor or feature=flip:share")
-        parser.add_argument("--drift-after", type=int, default=0, help="rows sent before the drift starts")
+        parser.add_argument("--drift-after", type=int, default=0, help="rows (in time order) before the drift")
         parser.add_argument("--feedback-rate", type=float, default=0.0, help="share of rows whose label is sent")
         parser.add_argument("--batch", type=int, default=1, help="rows per request")
+        parser.add_argument("--over", default="3d", help="the period the requests spread over, back from now (0: now)")
+        parser.add_argument("--live", default="15m", help="the most recent part, sent over HTTP (older: backdated)")
         parser.add_argument("--url", default="", help="the site's address (default http://127.0.0.1:$PORT)")
         parser.add_argument("--seed", type=int, default=0)
 
@@ -69,6 +116,9 @@ class Command(BaseCommand):
             raise CommandError("--rows and --batch must be at least 1")
         if not 0 <= o["feedback_rate"] <= 1:
             raise CommandError("--feedback-rate is a share between 0 and 1")
+        over, live = parse_span("--over", o["over"]), parse_span("--live", o["live"])
+        if over > MAX_OVER:
+            raise CommandError("--over reaches back 90 days at most")
         drifts = dict(parse_drift(text) for text in o["drift"])
         deployment = (
             Deployment.objects.select_related("primary_version__dataset_version")
@@ -87,27 +137,68 @@ class Command(BaseCommand):
         rng = random.Random(o["seed"])
         kinds = {entry["name"]: entry["kind"] for entry in version.feature_schema}
         categories = {f: sorted(frame[f].dropna().astype(str).unique()) for f in drifts if kinds[f] != "numeric"}
+        requests = self._requests(o, version, frame, rng, drifts, categories)
+        now = timezone.now()
+        times = request_times(len(requests), over, now, rng)
+        cut = sum(1 for t in times if t < now - live)
         url = urlsplit(o["url"] or f"http://127.0.0.1:{settings.PORT}")
         token = self._token()
         first_id = PredictionLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        started = time.monotonic()
         try:
-            sent, refused, labels, elapsed = self._send(
-                url, token, o, version, frame, rng, drifts, kinds, categories, deployment
-            )
-            self._wait_until_folded(deployment, first_id, -(-sent // o["batch"]))
+            history = self._score_past(o, requests[:cut], times[:cut])
+            sent = self._send(url, token, o, requests[cut:])
+            elapsed = max(time.monotonic() - started, 1e-6)
+            self._wait_until_folded(deployment, first_id, len(requests))
+            labels = [
+                {"request_id": request_id, "label": label_text(label)}
+                for answered in (history, sent)
+                for request_id, label in answered["labelled"]
+                if rng.random() < o["feedback_rate"]
+            ]
             accepted = self._feedback(url, token, labels) if labels else 0
         finally:
             ApiToken.objects.filter(key_hash=token.key_hash).update(revoked_at=timezone.now())
+        rows = history["rows"] + sent["rows"]
+        refused = history["refused"] + sent["refused"]
         AuditEvent.objects.record(
             "system",
             "traffic.simulated",
             deployment,
-            {"rows": sent, "refused": refused, "drift": o["drift"], "feedback": accepted},
+            {
+                "rows": rows,
+                "refused": refused,
+                "drift": o["drift"],
+                "feedback": accepted,
+                "over": o["over"],
+                "backdated": history["rows"],
+            },  # fmt: skip
         )
+        spread = f"{history['rows']} dated over the past {o['over']}, {sent['rows']} over HTTP" if over else "over HTTP"
         self.stdout.write(
-            f"sent {sent} rows in {elapsed:.1f} s ({sent / elapsed:.0f} rows/s), {refused} refused; "
+            f"sent {rows} rows in {elapsed:.1f} s ({rows / elapsed:.0f} rows/s): {spread}; {refused} refused; "
             f"{accepted} labels accepted"
         )
+
+    def _requests(self, o, version, frame, rng, drifts, categories):
+        """The requests in time order, each a list of (row, true label or None); drifted after --drift-after."""
+        features, target = version.features, version.target
+        records = frame[features].astype(object).where(frame[features].notna(), None).to_dict("records")
+        truth = [None if label != label else label for label in frame[target].tolist()]
+        requests, made = [], 0
+        while made < o["rows"]:
+            request = []
+            for _ in range(min(o["batch"], o["rows"] - made)):
+                index = rng.randrange(len(records))
+                row = dict(records[index])
+                if made >= o["drift_after"]:
+                    for feature, (how, amount) in drifts.items():
+                        row[feature] = self._drifted(row[feature], how, amount, categories.get(feature), rng)
+                row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                request.append((row, truth[index]))
+                made += 1
+            requests.append(request)
+        return requests
 
     def _token(self):
         User = get_user_model()
@@ -120,46 +211,57 @@ class Command(BaseCommand):
         token.raw = raw
         return token
 
-    def _send(self, url, token, o, version, frame, rng, drifts, kinds, categories, deployment):
+    def _score_past(self, o, requests, times):
+        """The older requests, scored and logged here with their own dates (``serving.backdated``)."""
+        answered = {"rows": 0, "refused": 0, "labelled": []}
+        models_cache.forget()  # what serves now, not what this process may have read earlier
+        for number, (request, at) in enumerate(zip(requests, times, strict=True), start=1):
+            try:
+                status, ids = backdated.score_at(
+                    o["model"], o["environment"], [row for row, _ in request], at.timestamp()
+                )
+            except (backdated.NothingServes, models_cache.ModelUnavailable) as exc:
+                raise CommandError(str(exc)) from exc
+            self._count(answered, request, status, ids)
+            if number % 1000 == 0:
+                self.stderr.write(f"  {answered['rows']} rows dated back to {times[0]:%Y-%m-%d %H:%M}")
+        return answered
+
+    @staticmethod
+    def _count(answered, request, status, ids):
+        answered["rows"] += len(request)
+        if status != 200:
+            answered["refused"] += len(request)
+            return
+        answered["labelled"] += [(i, label) for i, (_, label) in zip(ids, request, strict=True) if label is not None]
+
+    def _send(self, url, token, o, requests):
+        """The recent requests, over HTTP: the server dates them."""
+        answered = {"rows": 0, "refused": 0, "labelled": []}
+        if not requests:
+            return answered
         connection = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=30)
         path = f"/serve/{o['model']}/{o['environment']}/invocations"
         headers = {"Content-Type": "application/json", "Authorization": f"Token {token.raw}"}
-        features, target = version.features, version.target
-        records = frame[features].astype(object).where(frame[features].notna(), None).to_dict("records")
-        truth = [None if label != label else label for label in frame[target].tolist()]
-        sent = refused = 0
-        labels = []
-        started = time.monotonic()
-        while sent < o["rows"]:
-            picks = [rng.randrange(len(records)) for _ in range(min(o["batch"], o["rows"] - sent))]
-            rows = []
-            for offset, index in enumerate(picks):
-                row = dict(records[index])
-                if sent + offset >= o["drift_after"]:
-                    for feature, (how, amount) in drifts.items():
-                        row[feature] = self._drifted(row[feature], how, amount, categories.get(feature), rng)
-                rows.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+        for request in requests:
+            body = {"dataframe_records": [row for row, _ in request]}
             try:
                 # Bytes, so that http.client sends the body with the headers in one write (a str body goes
                 # separately and can wait on a delayed ACK).
-                connection.request("POST", path, json.dumps({"dataframe_records": rows}).encode(), headers)
+                connection.request("POST", path, json.dumps(body).encode(), headers)
                 response = connection.getresponse()
-                body = response.read()
+                answer = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 raise CommandError(f"{url.geturl()}{path} did not answer: {exc}") from exc
             if response.status == 401 or response.status == 403:
-                raise CommandError(f"the server refused the token ({response.status}): {body[:200]!r}")
-            if response.status != 200:
-                refused += len(rows)
-            else:
-                for request_id, index in zip(json.loads(body)["request_ids"], picks, strict=True):
-                    if truth[index] is not None and rng.random() < o["feedback_rate"]:
-                        labels.append({"request_id": request_id, "label": label_text(truth[index])})
-            sent += len(rows)
-            if sent % 1000 < len(rows):
-                self.stderr.write(f"  {sent} / {o['rows']} rows sent")
+                raise CommandError(f"the server refused the token ({response.status}): {answer[:200]!r}")
+            ids = json.loads(answer)["request_ids"] if response.status == 200 else []
+            before = answered["rows"]
+            self._count(answered, request, response.status, ids)
+            if answered["rows"] // 1000 > before // 1000:
+                self.stderr.write(f"  {answered['rows']} / {len(requests)} rows sent")
         connection.close()
-        return sent, refused, labels, max(time.monotonic() - started, 1e-6)
+        return answered
 
     def _wait_until_folded(self, deployment, first_id, requests, timeout=120):
         """Return once every request sent is logged and in the rollups, so that what follows (a dashboard, the
