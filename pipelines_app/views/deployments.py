@@ -66,11 +66,16 @@ def _detail_page(request, deployment, status=200):
     notes = deployment.deploy_notes()
     for event in events:
         event.note = notes.get((event.version.version if event.version else None, event.run_id), "")
-    # Why the primary serves whole when a canary was asked for (the note of the deploy that put it there).
+    # Why the primary serves whole when a canary was asked for: the note of the latest change, when that change
+    # is the deploy that put the primary there (after a rollback the old note no longer explains anything).
+    latest = events[0] if events else None
     why_no_canary = (
-        ""
-        if deployment.canary_version_id
-        else next((e.note for e in events if e.version_id == deployment.primary_version_id and e.note), "")
+        latest.note
+        if latest
+        and latest.action == "deploy"
+        and not deployment.canary_version_id
+        and latest.version_id == deployment.primary_version_id
+        else ""
     )
     timeline = [
         {

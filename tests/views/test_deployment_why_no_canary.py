@@ -1,7 +1,7 @@
 """The deployment page says why a canary the pipeline file asked for is not there: on a first deploy there is no
 primary to compare with, so the version goes out whole (the reason is kept in the audit payload)."""
 
-from pipelines_app.engine.deployments import deploy_version
+from pipelines_app.engine.deployments import deploy_version, rollback
 from pipelines_app.models import AuditEvent, Environment, ModelVersion, RegisteredModel
 
 URL = "/deployments/production/churn/"
@@ -44,3 +44,14 @@ def test_a_plain_first_deploy_has_nothing_to_explain(client_for, viewer, environ
     (v1,) = _versions(1)
     deploy_version(Environment.objects.get(name="production"), v1, "system")
     assert 'id="why-no-canary"' not in client_for(viewer).get(URL).content.decode()
+
+
+def test_after_a_rollback_the_first_deploys_reason_is_no_longer_shown(client_for, viewer, environments):
+    v1, v2 = _versions(2)
+    production = Environment.objects.get(name="production")
+    deploy_version(production, v1, "system", strategy="canary", canary_percent=10)
+    deployment = deploy_version(production, v2, "system")
+    rollback(deployment, "system")
+    text = client_for(viewer).get(URL).content.decode()
+    assert 'id="why-no-canary"' not in text
+    assert "went out whole" in text  # still in the history, beside the deploy it explains
