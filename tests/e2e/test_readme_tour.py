@@ -28,7 +28,7 @@ MODEL = "credit-card-approval"
 # The tour's step 5, word for word.
 TRAFFIC = (
     "manage.py simulate_traffic --model credit-card-approval --rows 3000 --drift income=1.5 --drift-after 2000 "
-    "--feedback-rate 0.8"
+    "--feedback-rate 0.8 --over 3d"
 )
 
 

@@ -4,7 +4,7 @@ the true labels.
     manage.py simulate_traffic --model credit-card-approval --environment production --rows 5000 \\
         --drift income=1.5 --drift-after 3000 --feedback-rate 0.8 --over 3d
 
-Rows are sampled from the model version's training dataset. The requests are spread over ``--over`` (3 days back
+Rows are sampled from the model version's training dataset. The requests are spread over ``--over`` (20 hours back
 to now; ``--over 0`` sends them all now) with the rhythm of a working week: busiest early in the afternoon, quiet
 at night, weekends at 60%, so that every monitoring chart has a history the first time it is opened. In time
 order, after ``--drift-after`` rows each ``--drift`` applies: ``feature=1.5`` multiplies a numeric feature,
@@ -106,7 +106,12 @@ class Command(BaseCommand):
         parser.add_argument("--drift-after", type=int, default=0, help="rows (in time order) before the drift")
         parser.add_argument("--feedback-rate", type=float, default=0.0, help="share of rows whose label is sent")
         parser.add_argument("--batch", type=int, default=1, help="rows per request")
-        parser.add_argument("--over", default="3d", help="the period the requests spread over, back from now (0: now)")
+        parser.add_argument(
+            "--over",
+            default="20h",
+            help="the period the requests spread over, back from now (0: now); within a day by default, so that a "
+            "24h summary counts every request sent",
+        )
         parser.add_argument("--live", default="15m", help="the most recent part, sent over HTTP (older: backdated)")
         parser.add_argument("--url", default="", help="the site's address (default http://127.0.0.1:$PORT)")
         parser.add_argument("--seed", type=int, default=0)
