@@ -1,10 +1,34 @@
 """What the benchmarks share: the demo model, trained here and registered as version 1 of a model of their own."""
 
 import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
+
+
+def isolate(name):
+    """Point this process (and what it starts) at a var folder, a database and a Redis of the benchmark's own:
+    DATABASE_URL's server under the name ``mlops_bench_<name>`` (else SQLite in the folder), REDIS_URL's server on
+    database 13 (else a private redis-server). Call before Django loads its settings. Returns (var folder, the
+    private Redis to stop, or None)."""
+    var = Path(tempfile.mkdtemp(prefix=f"mlops-bench-{name}."))
+    os.environ.update(MLOPS_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="mlops_site.settings")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{var / 'bench.sqlite3'}"
+    elif "postgres" in os.environ["DATABASE_URL"]:
+        os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/mlops_bench_{name}"
+    private = None
+    if not os.environ.get("REDIS_URL"):
+        from mlops_site.local_redis import PrivateRedis
+
+        private = PrivateRedis(var / "redis")
+        os.environ["REDIS_URL"] = private.start()
+    else:
+        os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
+    os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+    return var, private
 
 
 def p95(values):

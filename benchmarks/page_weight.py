@@ -10,44 +10,25 @@ Figures are printed, never asserted. BENCH_LOADS changes the number of cold load
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 LOADS = int(os.environ.get("BENCH_LOADS", "5"))
-VAR = Path(tempfile.mkdtemp(prefix="mlops-bench-weight."))
 PASSWORD = secrets.token_urlsafe(12)  # the demo users' password in this run only
-os.environ.update(MLOPS_VAR_DIR=str(VAR), DJANGO_SETTINGS_MODULE="mlops_site.settings", DEMO_PASSWORD=PASSWORD)
-if not os.environ.get("DATABASE_URL"):
-    os.environ["DATABASE_URL"] = f"sqlite:///{VAR / 'bench.sqlite3'}"
-elif "postgres" in os.environ["DATABASE_URL"]:
-    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mlops_bench_page_weight"
+os.environ["DEMO_PASSWORD"] = PASSWORD
+from benchmarks.common import isolate  # noqa: E402  (after sys.path; before Django loads settings)
+from mlops_site.local_redis import free_port  # noqa: E402
 
-private = None
-if not os.environ.get("REDIS_URL"):
-    from mlops_site.local_redis import PrivateRedis
-
-    private = PrivateRedis(VAR / "redis")
-    os.environ["REDIS_URL"] = private.start()
-else:
-    os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
-os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+VAR, private = isolate("page_weight")
 
 SCRIPTS = """performance.getEntriesByType("resource").filter(e => e.initiatorType === "script")
   .map(e => ({url: e.name, body: e.encodedBodySize, decoded: e.decodedBodySize}))"""
 CHARTS_DRAWN = "#evidence-importance .main-svg"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(url, timeout=120):

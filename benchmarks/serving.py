@@ -16,10 +16,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -32,27 +30,11 @@ MLFLOW_VERSION = "3.17.2"
 DURATION = os.environ.get("BENCH_DURATION", "5s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 OURS = "ours, 2 workers, logging on"
-VAR = Path(tempfile.mkdtemp(prefix="mlops-bench-serving."))
-os.environ.update(MLOPS_VAR_DIR=str(VAR), DJANGO_SETTINGS_MODULE="mlops_site.settings", MLFLOW_DISABLE_TELEMETRY="true")
-if not os.environ.get("DATABASE_URL"):
-    os.environ["DATABASE_URL"] = f"sqlite:///{VAR / 'bench.sqlite3'}"
-elif "postgres" in os.environ["DATABASE_URL"]:
-    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mlops_bench_serving"
-private = None
-if not os.environ.get("REDIS_URL"):
-    from mlops_site.local_redis import PrivateRedis
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+from benchmarks.common import isolate  # noqa: E402  (after sys.path; before Django loads settings)
+from mlops_site.local_redis import free_port  # noqa: E402
 
-    private = PrivateRedis(VAR / "redis")
-    os.environ["REDIS_URL"] = private.start()
-else:
-    os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
-os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+VAR, private = isolate("serving")
 
 
 def wait_http(url, timeout=120):
