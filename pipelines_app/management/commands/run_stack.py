@@ -169,53 +169,19 @@ class Command(BaseCommand):
         python = sys.executable
         run_dir = settings.VAR_DIR / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
+        celery = [python, "-m", "celery", "-A", "mlops_site"]
+        worker = [*celery, "worker", "--loglevel", "INFO", "-Q"]
+        concurrency = str(settings.WORKER_CONCURRENCY)
+        self._spawn("worker", [*worker, QUEUES, "--concurrency", concurrency, "-n", "worker@%h"], env)
+        # Deliveries wait on the network: threads, and a worker of their own so that no step waits behind them.
         self._spawn(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "mlops_site",
-                "worker",
-                "-Q",
-                QUEUES,
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(settings.WORKER_CONCURRENCY),
-                "-n",
-                "worker@%h",
-            ],
-            env,
-        )
-        self._spawn(
-            "notifier",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "mlops_site",
-                "worker",
-                "-Q",
-                "notifications",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "4",
-                "--loglevel",
-                "INFO",
-                "-n",
-                "notifier@%h",
-            ],
-            env,
+            "notifier", [*worker, "notifications", "--pool", "threads", "--concurrency", "4", "-n", "notifier@%h"], env
         )
         beat_pid = run_dir / "beat.pid"
         beat_pid.unlink(missing_ok=True)
         self._spawn(
             "beat",
-            [python, "-m", "celery", "-A", "mlops_site", "beat", "--loglevel", "INFO", "--pidfile", str(beat_pid)],
+            [*celery, "beat", "--loglevel", "INFO", "--pidfile", str(beat_pid)],
             env,
         )
 
