@@ -178,13 +178,16 @@ def refusal(request, user, rules=None):
 def approvals_that_count(request, rules):
     """The approvals ``request`` got from people ``rules`` trust who are not party to it."""
     excluded = parties(request)
-    return [
-        decision
-        for decision in request.decisions.filter(approve=True).select_related("user")
-        if decision.user_id not in excluded
-        and decision.user.is_active
-        and any(counts_in_group(decision.user, group) for group in rules.groups)
-    ]
+    counted = []
+    for decision in request.decisions.filter(approve=True).select_related("user").prefetch_related("user__groups"):
+        user = decision.user
+        if decision.user_id in excluded or not user.is_active:
+            continue
+        # The prefetched groups, read once per decision rather than once per approver group.
+        user_groups = {group.name for group in user.groups.all()}
+        if any(counts_in_group(user, group, user_groups) for group in rules.groups):
+            counted.append(decision)
+    return counted
 
 
 def approval_meets(request, environment):
