@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 EVIDENTLY_VENV = ROOT / "benchmarks" / ".evidently-venv"
 EVIDENTLY_VERSION = "0.7.23"
 ROWS = int(os.environ.get("BENCH_DRIFT_ROWS", "1000000"))
-DEMO_CSV = ROOT.parent / "shared" / "datasets" / "credit_card_applications.csv"
+# The demo data that ships with the project (a clone has nothing outside it).
+DEMO_CSV = ROOT / "pipelines_app" / "demo" / "credit_card_applications.csv"
 
 
 def ensure_evidently():
