@@ -23,8 +23,11 @@ run: $(VENV)/.installed-run  ## set up and serve on http://127.0.0.1:$${PORT:-80
 dev: $(VENV)/.installed-dev  ## the same with runserver (auto-reload, DEBUG on)
 	$(PY) manage.py run_stack --dev
 
+# Two processes: much of the suite waits on workers, servers and browsers it starts, so two overlap well even on
+# two cores (tests/parallel.py keeps their var folders, databases and Redis apart). TEST_PROCESSES=0: one process.
+TEST_PROCESSES ?= 2
 test: $(VENV)/.installed-dev  ## the whole test suite
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -18,11 +18,10 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 from mlops_site.local_redis import PrivateRedis, url_answers
 from pipelines_app.permissions import Role
+from tests.parallel import redis_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Test-pass-1234"
-# The test session keeps to a Redis database of its own, flushed at the start.
-TEST_REDIS_DB = 15
 
 
 def deploy_demo_model(dataset, model_name, environment):
@@ -80,7 +79,7 @@ def redis_url(tmp_path_factory):
     if not base or not url_answers(base):
         private = PrivateRedis(tmp_path_factory.mktemp("redis"))
         base = private.start()
-    url = _with_db(base, TEST_REDIS_DB)
+    url = _with_db(base, redis_db())  # its own database, flushed at the start
     import redis
 
     redis.Redis.from_url(url).flushdb()
