@@ -48,3 +48,28 @@ def client_address(request):
         if not _is_trusted(address, networks):
             break
     return client
+
+
+# Headers a proxy writes to name the client; X-Forwarded-For is the one client_address reads.
+_FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def client_in(request, allowed):
+    """Whether the client (``client_address``) is one of ``allowed`` (addresses or networks), for access granted
+    by address alone (``METRICS_ALLOWED_ADDRESSES``).
+
+    Never for a request that a proxy outside TRUSTED_PROXIES forwarded (it carries a forwarding header but comes
+    from an untrusted peer): behind a proxy on the same machine that is not listed, every visitor would otherwise
+    arrive from 127.0.0.1. An IPv4 address written as IPv6 (``::ffff:10.0.0.5``) is compared as IPv4.
+    """
+    if not allowed:
+        return False
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    peer = _parse(request.META.get("REMOTE_ADDR", ""))
+    if not _is_trusted(peer, trusted) and any(request.META.get(header) for header in _FORWARDING_HEADERS):
+        return False
+    address = _parse(client_address(request))
+    if address is None:
+        return False
+    address = getattr(address, "ipv4_mapped", None) or address
+    return any(address in network for network in _networks(tuple(allowed)))

@@ -38,7 +38,7 @@ class ContentSecurityPolicyMiddleware:
 # Views whose bodies have a limit of their own: a CSV upload may be far larger than a form, and scoring answers
 # an oversized body itself so that the refusal is counted in monitoring.
 _UPLOAD_VIEWS = {"dataset-upload", "dataset-list"}
-_OWN_LIMIT_VIEWS = {"serve-invocations"}
+_OWN_LIMIT_VIEWS = {"serve-invocations", "v2-infer", "v2-infer-version"}
 # Room for the multipart envelope around an uploaded file (boundaries, the other fields).
 _MULTIPART_ALLOWANCE = 64 * 1024
 

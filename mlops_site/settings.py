@@ -130,6 +130,13 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Scoring (/serve/, /v2/) is answered with only these (mlops_site/wsgi.py): their callers are programs with tokens,
+# for which sessions, CSRF, messages and lockouts do nothing but cost a fifth of a one-row prediction.
+SERVING_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "mlops_site.middleware.RequestBodyLimitMiddleware",
+]
+
 ROOT_URLCONF = "mlops_site.urls"
 WSGI_APPLICATION = "mlops_site.wsgi.application"
 
@@ -197,6 +204,17 @@ for _proxy in TRUSTED_PROXIES:
     except ValueError:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 AXES_CLIENT_IP_CALLABLE = "mlops_site.client_address.client_address"
+# Scrapers that may read /metrics without a token (addresses or networks, comma-separated; "none" for no one):
+# the client's address as mlops_site.client_address reads it, and only from a request no untrusted proxy forwarded.
+# Anyone else sends a viewer's API token (docs/prometheus.md).
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+if METRICS_ALLOWED_ADDRESSES == ["none"]:
+    METRICS_ALLOWED_ADDRESSES = []
+for _scraper in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_scraper, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {_scraper!r} is not an address or network") from None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")

@@ -13,6 +13,7 @@ from celery import current_app
 from django.db import transaction
 
 TASKS = "pipelines_app.tasks"
+QUEUES = ("default", "training", "monitoring", "notifications")  # /metrics reports how deep each is
 
 
 def _send(name, args, **options):

@@ -28,7 +28,11 @@ class ApiTokenManager(models.Manager):
         return token, raw
 
     def authenticate(self, raw):
-        token = self.select_related("user").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
+        return self.authenticate_hash(hash_token(raw))
+
+    def authenticate_hash(self, key_hash):
+        """The live token whose key hashes to ``key_hash`` (what a cache of tokens keeps instead of keys), or None."""
+        token = self.select_related("user").filter(key_hash=key_hash, revoked_at__isnull=True).first()
         if token is None or not token.user.is_active:
             return None
         return token

@@ -15,8 +15,12 @@ class Environment(models.Model):
     )
     min_approvals = models.PositiveSmallIntegerField(default=0)
     public = models.BooleanField(default=False, help_text="Serving needs no token.")
+    # Ignoring by default is what `mlflow models serve` does (the ignored columns are named in the answer's
+    # X-Ignored-Columns header); an environment that wants callers to send exactly the model's columns refuses.
     ignore_unknown_columns = models.BooleanField(
-        default=False, help_text="Serving ignores columns the model does not know instead of refusing the request."
+        default=True,
+        help_text="Serving ignores columns the model does not know (naming them in the X-Ignored-Columns header); "
+        "unticked, it refuses the request.",
     )
     approval_timeout_hours = models.PositiveIntegerField(
         default=72, help_text="How long a deploy or promotion request waits for its reviewers."

@@ -2,8 +2,8 @@
 
 Models are loaded once per process, keyed by version and SHA-256, after ``ml.artifacts.load_model`` has checked
 the digest and the trusted types. Routes (deployment → primary, canary, shadow) are re-read from the database
-at most once a second, so a new deployment or a rollback reaches every web process within about a second,
-without a restart.
+once a second by a thread of each process (``fresh_cache``), so a new deployment or a rollback reaches every web
+process within about a second, without a restart, and no request waits for that read.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,12 +19,12 @@ from pipelines_app.ml.artifacts import ArtifactIntegrityError, load_model
 from pipelines_app.models import AuditEvent
 from pipelines_app.notifications import notify_admins
 from pipelines_app.serving import fastpath
+from pipelines_app.serving.fresh_cache import FreshCache
 
 log = logging.getLogger(__name__)
 ROUTE_TTL_S = 1.0
 _lock = threading.Lock()
 _models: dict[tuple[int, str], LoadedModel] = {}
-_routes: dict[tuple[str, str], tuple[float, Route | None]] = {}
 _refused: dict[tuple[int, str], str] = {}
 
 
@@ -146,34 +145,46 @@ def _raise_alert(version, reason):
 
 
 def route(model_name: str, environment: str) -> Route | None:
-    """The deployment serving ``model_name`` in ``environment``, re-read at most once a second."""
-    key = (model_name, environment)
-    now = time.monotonic()
-    cached = _routes.get(key)
-    if cached is not None and now - cached[0] < ROUTE_TTL_S:
-        return cached[1]
+    """The deployment serving ``model_name`` in ``environment``, re-read once a second off the request path."""
+    return _routes.get((model_name, environment))
+
+
+# What scoring never reads of a version: kept out of the route's query (the profile alone is ~6 KB a version).
+_UNUSED_VERSION_FIELDS = ("reference_profile", "evaluation", "metrics", "params", "library_versions", "features")
+
+
+def _read_route(key) -> Route | None:
     from pipelines_app.models import Deployment
 
+    model_name, environment = key
+    versions = ("primary_version", "canary_version", "shadow_version")
     deployment = (
         Deployment.objects.filter(model__name=model_name, environment__name=environment)
-        .select_related("environment", "primary_version", "canary_version", "shadow_version")
+        .select_related("environment", *versions)
+        .defer(*(f"{version}__{field}" for version in versions for field in _UNUSED_VERSION_FIELDS))
         .first()
     )
-    found = None
-    if deployment is not None and deployment.primary_version is not None:
-        found = Route(
-            deployment_id=deployment.pk,
-            model=model_name,
-            environment=environment,
-            public=deployment.environment.public,
-            ignore_unknown=deployment.environment.ignore_unknown_columns,
-            primary=deployment.primary_version,
-            canary=deployment.canary_version,
-            canary_percent=deployment.canary_percent if deployment.canary_version else 0,
-            shadow=deployment.shadow_version,
-        )
-    _routes[key] = (now, found)
-    return found
+    if deployment is None or deployment.primary_version is None:
+        return None
+    return Route(
+        deployment_id=deployment.pk,
+        model=model_name,
+        environment=environment,
+        public=deployment.environment.public,
+        ignore_unknown=deployment.environment.ignore_unknown_columns,
+        primary=deployment.primary_version,
+        canary=deployment.canary_version,
+        canary_percent=deployment.canary_percent if deployment.canary_version else 0,
+        shadow=deployment.shadow_version,
+    )
+
+
+_routes = FreshCache("routes", _read_route, ROUTE_TTL_S)
+
+
+def cached_routes() -> list[Route]:
+    """The routes this process holds now (no query)."""
+    return [route for route in _routes.held() if route is not None]
 
 
 def goes_to_canary(request_id: str, percent: int) -> bool:
@@ -188,5 +199,5 @@ def forget():
     """Drop every cached route and model (tests; a process that must re-read at once)."""
     with _lock:
         _models.clear()
-        _routes.clear()
+        _routes.forget()
         _refused.clear()

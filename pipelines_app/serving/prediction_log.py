@@ -8,6 +8,9 @@ PredictionLog rows in bulk. When Redis cannot take the entries, the flusher writ
 when neither can, the loss is counted on the deployment (``Deployment.logs_lost``, shown on its page) as soon as
 the database answers again. A process killed outright loses what it had not flushed: at most
 ``settings.PREDICTION_LOG_FLUSH_S`` of its requests.
+
+The flusher also counts what it ships for ``/metrics`` (``serving.metrics``), so the request path pays nothing for
+them. With logging switched off a request leaves only a small tuple for the flusher to count.
 """
 
 from __future__ import annotations
@@ -28,14 +31,24 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
+from pipelines_app.serving import metrics
+
 log = logging.getLogger(__name__)
 BUFFER_KEY = "mlops:prediction-log"
 DRAIN_LOCK_KEY = "mlops:prediction-log:drain"
+# How many entries the buffer holds (each of its items is one flush's entries): added by the flush that pushes
+# them, taken off by the drain that trims them, in the same transaction as the push or trim. /metrics reads it.
+BACKLOG_KEY = "mlops:prediction-log:entries"
+# Entries the drain could not store, by reason (unreadable; deployment_gone: removed while they waited).
+DROPPED_KEY = "mlops:prediction-log:dropped"
 DRAIN_BATCH = 25  # buffer items per transaction, each the entries of one flush (a few to a few thousand)
 _clients: dict[str, redis.Redis] = {}
 _client_lock = threading.Lock()
 _lost = Counter()  # deployment id → entries lost in this process, not yet counted in the database
 _pending: deque[str] = deque()
+# Requests answered but not logged (logging switched off) or refused before a log entry was worth writing, as
+# (deployment id, version id, arm, status, latency in ms, rows, None): counted by the flusher all the same.
+_unlogged: deque[tuple] = deque()
 _flush_lock = threading.Lock()
 _flusher: tuple[int, threading.Thread] | None = None
 
@@ -110,7 +123,12 @@ def new_request_id(at: float | None = None) -> str:
 
 def log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id=None,
                at=None):  # fmt: skip
-    """Log a scored request: ``at`` is its Unix time (now unless the traffic simulator dates it, ``backdated``)."""
+    """Log a scored request: ``at`` is its Unix time (now unless the traffic simulator dates it, ``backdated``).
+    With logging switched off (``SERVING_LOG_PREDICTIONS``) the request is only counted."""
+    if not settings.SERVING_LOG_PREDICTIONS:
+        _unlogged.append((route.deployment_id, loaded.version_id, role, 200, latency, n, None))
+        _hand_over()
+        return
     record(
         {
             "request_id": request_id,
@@ -147,9 +165,21 @@ def log_refusal(route, loaded, role, request_id, exc, started, client_id=None, a
     )
 
 
+def count_refusal(route, version_id, role, status, started):
+    """Count a request refused without a log entry (no token, a bad token, a model that cannot be served): for
+    /metrics only, so nothing but a tuple for the flusher. ``started``: its perf_counter at arrival."""
+    _unlogged.append((route.deployment_id, version_id, role, status, (time.perf_counter() - started) * 1000, 0, None))
+    _hand_over()
+
+
 def record(entry: dict) -> None:
     """Log one request: queued in this process, pushed to Redis by the flusher thread within milliseconds."""
     _pending.append(encode(entry))  # NaN (a missing value) becomes null
+    _hand_over()
+
+
+def _hand_over():
+    """Have the flusher pick up what was queued: at once when it does not run in the background (tests)."""
     if not settings.PREDICTION_LOG_BACKGROUND:
         flush()
     elif _flusher is None or _flusher[0] != os.getpid():
@@ -170,7 +200,7 @@ def _start_flusher():
 def _flush_loop():
     stop = threading.Event()
     while not stop.wait(settings.PREDICTION_LOG_FLUSH_S):
-        if _pending:
+        if _pending or _unlogged:
             try:
                 flush()
             except Exception:  # noqa: BLE001  (the flusher must outlive any one failure)
@@ -183,10 +213,12 @@ def flush() -> int:
         items = []
         while _pending and len(items) < 5000:
             items.append(_pending.popleft())
+        _count(items)
         if not items:
             return 0
         try:
-            buffer().rpush(BUFFER_KEY, _ENTRY_SEPARATOR.join(items))
+            with buffer().pipeline() as push:  # MULTI: the count changes with the buffer, in one round trip
+                push.rpush(BUFFER_KEY, _ENTRY_SEPARATOR.join(items)).incrby(BACKLOG_KEY, len(items)).execute()
             return len(items)
         except redis.RedisError:
             log.warning("prediction log buffer unavailable; writing %d entries to the database directly", len(items))
@@ -198,6 +230,30 @@ def flush() -> int:
             for entry in entries:
                 _lost[entry["deployment_id"]] += max(1, entry.get("rows") or 0)
         return len(items)
+
+
+def _count(items):
+    """Count the flushed entries and the unlogged requests in /metrics (``serving.metrics``): from each entry's
+    head only, the part before its first separator."""
+    served = [_unlogged.popleft() for _ in range(len(_unlogged))]
+    try:
+        # Every entry has a head and three bulky parts (``encode``), so the first separator ends the head.
+        heads = [orjson.loads(item[: item.find(_SEPARATOR)]) for item in items]
+        served += [
+            (
+                head.get("deployment_id"),
+                head.get("model_version_id"),
+                head.get("role", "primary"),
+                head.get("status_code", 200),
+                head.get("latency_ms", 0.0),
+                head.get("rows", 0),
+                head.get("shadow_version_id"),
+            )
+            for head in heads
+        ]
+        metrics.count(served)
+    except Exception:  # noqa: BLE001  (counting must never cost a log entry)
+        log.exception("counting %d served requests for /metrics failed", len(items) + len(served))
 
 
 def drain(max_batches: int = 50) -> int:
@@ -212,17 +268,23 @@ def drain(max_batches: int = 50) -> int:
             raw = client.lrange(BUFFER_KEY, 0, DRAIN_BATCH - 1)
             if not raw:
                 break
-            entries = []
-            for item in (entry for pushed in raw for entry in pushed.split(_ENTRY_SEPARATOR)):
+            entries, unreadable = [], 0
+            items = [entry for pushed in raw for entry in pushed.split(_ENTRY_SEPARATOR)]
+            for item in items:
                 try:
                     entries.append(decode(item))
                 except (orjson.JSONDecodeError, UnicodeDecodeError):
                     log.error("dropping an unreadable prediction log entry: %r", item[:200])
+                    unreadable += 1
             written += write(entries)
             # Trimmed only after the rows are committed: a crash in between writes them again, and the unique
             # (request id, role) key makes that harmless. The id is the server's, unique per request, so that
             # key never merges two different requests.
-            client.ltrim(BUFFER_KEY, len(raw), -1)
+            with client.pipeline() as trim:
+                trim.ltrim(BUFFER_KEY, len(raw), -1).decrby(BACKLOG_KEY, len(items))
+                if unreadable:
+                    trim.hincrby(DROPPED_KEY, "unreadable", unreadable)
+                trim.execute()
     finally:
         client.delete(DRAIN_LOCK_KEY)
     return written
@@ -259,6 +321,10 @@ def write(entries: list[dict]) -> int:
     kept = [e for e in entries if e["deployment_id"] in deployments]
     if len(kept) < len(entries):
         log.warning("dropped %d prediction log entries of deployments that no longer exist", len(entries) - len(kept))
+        try:
+            buffer().hincrby(DROPPED_KEY, "deployment_gone", len(entries) - len(kept))
+        except redis.RedisError:
+            log.warning("the count of dropped prediction log entries could not be kept")
     rows = []
     for entry in kept:
         if entry.get("model_version_id") not in versions:

@@ -73,7 +73,7 @@ def check_workers(request):
 
 def _wants_json(request):
     """API and serving callers get JSON errors, as everywhere else in their answers."""
-    return request.path.startswith(("/api/", "/serve/"))
+    return request.path.startswith(("/api/", "/serve/", "/v2/"))
 
 
 def forbidden(request, exception=None):

@@ -1,11 +1,18 @@
-"""Serving, MLflow-compatible: ``/serve/<model>/<environment>/invocations``, ``ping`` and ``version``.
+"""Serving, MLflow-compatible: ``/serve/<model>/<environment>/invocations``, ``ping``, ``health``, ``version``
+and our own ``info``.
 
-Plain Django views kept short on purpose: every request pays for what runs here. Token lookups, routes and
-models are cached per process (``serving.models_cache``); the prediction log goes to a Redis buffer.
+They answer as ``mlflow models serve`` does: its request shapes and content types (415 for any other), its
+status codes, and error bodies with its ``error_code`` and ``message`` (our ``problems`` list beside them);
+``/version`` is our release as plain text, as MLflow's is its own. Plain Django views kept short on purpose:
+every request pays for what runs here. Token lookups, routes and models are cached per process
+(``serving.models_cache``); the prediction log goes to a Redis buffer.
 """
 
+import functools
 import re
 import time
+import tomllib
+from urllib.parse import quote
 
 import orjson
 from django.conf import settings
@@ -18,38 +25,72 @@ from pipelines_app.models.accounts import hash_token
 from pipelines_app.models.serving import row_ids
 from pipelines_app.permissions import Role, has_role
 from pipelines_app.serving import models_cache, prediction_log
-from pipelines_app.serving.payloads import PayloadError, parse_payload, type_columns
+from pipelines_app.serving.fresh_cache import FreshCache
+from pipelines_app.serving.payloads import PayloadError, parse_payload
+from pipelines_app.serving.scoring import ScoringRequest
 
 TOKEN_TTL_S = 5.0
-_tokens: dict[str, tuple[float, bool]] = {}
 # A caller's own X-Request-ID: printable ASCII, at most 64 characters, so that a batch row's "<id>-<row>"
 # still fits the 80 characters feedback reads. It is kept on the log row (``client_request_id``), never used
 # as the request's id.
-_CLIENT_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,64}")
+CLIENT_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,64}")
 
 
-def _error(status, message, **extra):
-    return JsonResponse({"error": _ERROR_CODES.get(status, "error"), "message": message, **extra}, status=status)
+# A ceiling on the X-Ignored-Columns header (names are the caller's, of any number and length); the count of the
+# names left out of it goes in X-Ignored-Columns-Omitted.
+IGNORED_HEADER_MAX = 2000
+# MLflow's error codes (mlflow.protos.databricks_pb2) for the answers that are not about the request's rows.
+_ERROR_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
 
 
-_ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large"}
+def _error(status, message):
+    return JsonResponse({"error_code": _ERROR_CODES[status], "message": message}, status=status)
+
+
+@functools.cache
+def release():
+    """This product's version, from pyproject.toml, read once per process ("unknown" where it is not shipped)."""
+    try:
+        with open(settings.BASE_DIR / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def name_ignored_columns(response, names):
+    """Name the ignored columns: percent-encoded (a name may hold a comma or any character), comma-separated."""
+    shown, size = [], 0
+    for name in names:
+        encoded = quote(name, safe=" !#$&'()*+/:;<=>?@[]^_`{|}~")
+        if size + len(encoded) + 2 > IGNORED_HEADER_MAX:
+            break
+        shown.append(encoded)
+        size += len(encoded) + 2
+    response["X-Ignored-Columns"] = ", ".join(shown)
+    if len(shown) < len(names):
+        response["X-Ignored-Columns-Omitted"] = str(len(names) - len(shown))
+
+
+def _read_token(key):
+    """Whether the token with this hash may score (a predict-only token, or a user with at least the viewer role)."""
+    token = ApiToken.objects.authenticate_hash(key)
+    if token is None:
+        return False
+    token.touch()
+    return token.predict_only or has_role(token.user, Role.VIEWER)
+
+
+# Re-read every few seconds off the request path (``fresh_cache``): a revoked token stops working within ~5 s.
+_tokens = FreshCache("tokens", _read_token, TOKEN_TTL_S)
 
 
 def _token_allowed(raw):
-    """Whether a raw token may score; looked up at most every few seconds per process (revocation within 5 s)."""
-    key = hash_token(raw)
-    now = time.monotonic()
-    cached = _tokens.get(key)
-    if cached is not None and now - cached[0] < TOKEN_TTL_S:
-        return cached[1]
-    token = ApiToken.objects.authenticate(raw)
-    allowed = token is not None and (token.predict_only or has_role(token.user, Role.VIEWER))
-    if token is not None:
-        token.touch()
-    if len(_tokens) > 10_000:
-        _tokens.clear()
-    _tokens[key] = (now, allowed)
-    return allowed
+    return _tokens.get(hash_token(raw))
 
 
 def _refused_auth(request, route):
@@ -66,33 +107,47 @@ def _refused_auth(request, route):
     return None
 
 
-def _route_or_404(model, environment):
+def route_or_404(model, environment):
     route = models_cache.route(model, environment)
     if route is None:
         return None, _error(404, f"No version of '{model}' is deployed in '{environment}'.")
     return route, None
 
 
-def _route_for_caller(request, model, environment):
+def route_for_caller(request, model, environment, started=None):
     """The route, or the 404 / 401 / 403 answer for this caller."""
-    route, missing = _route_or_404(model, environment)
+    route, missing = route_or_404(model, environment)
     if missing:
         return None, missing
-    return route, _refused_auth(request, route)
+    refused = _refused_auth(request, route)
+    if refused is not None and started is not None:
+        # Counted for /metrics (no log entry: the caller is not known). A 404 is not: its names are the caller's.
+        prediction_log.count_refusal(route, route.primary.pk, "primary", refused.status_code, started)
+    return route, refused
 
 
 @csrf_exempt
 @require_GET
 def ping(request, model, environment):
-    """Health check (no token): 200 once a version is deployed, 404 otherwise."""
-    route, missing = _route_or_404(model, environment)
+    """Health check (no token), at ``/ping`` and ``/health`` as MLflow has both: 200 once a version is deployed,
+    404 otherwise."""
+    route, missing = route_or_404(model, environment)
     return missing or JsonResponse({"status": "ok"})
 
 
 @csrf_exempt
 @require_GET
 def version(request, model, environment):
-    route, refused = _route_for_caller(request, model, environment)
+    """What MLflow's ``/version`` answers, for our server: its release as plain text (no token)."""
+    route, missing = route_or_404(model, environment)
+    return missing or HttpResponse(release(), content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_GET
+def info(request, model, environment):
+    """The deployment's versions (primary, canary, shadow) with their digests; a token unless public."""
+    route, refused = route_for_caller(request, model, environment)
     if refused:
         return refused
     body = {
@@ -110,58 +165,67 @@ def version(request, model, environment):
 @require_POST
 def invocations(request, model, environment):
     started = time.perf_counter()
-    route, refused = _route_for_caller(request, model, environment)
+    route, refused = route_for_caller(request, model, environment, started)
     if refused:
         return refused
-    # Always the server's id, and the canary split by it: a caller that chose the id would choose its version
-    # and, by reusing an id, have its requests merged into one log row.
-    request_id = prediction_log.new_request_id()
-    client_id = request.META.get("HTTP_X_REQUEST_ID") or None
-    canary = route.canary is not None and models_cache.goes_to_canary(request_id, route.canary_percent)
-    target = route.canary if canary else route.primary
-    role = "canary" if canary else "primary"
+    scoring = ScoringRequest(route, started)
     try:
-        loaded = models_cache.load(target)
+        loaded = scoring.load()
     except models_cache.ModelUnavailable as exc:
+        scoring.count_refusal(503)
         return _error(503, str(exc))
+    try:
+        scoring.client_id = client_request_id(request)
+        body = read_body(request)
+        rows = parse_payload(
+            body, request.META.get("CONTENT_TYPE", ""), loaded.features, max_rows=settings.SERVING_MAX_ROWS
+        )
+        scored = scoring.score(rows)
+    except PayloadError as exc:
+        scoring.log_refusal(exc)
+        response = JsonResponse(exc.as_json(), status=exc.status)
+        response["X-Request-ID"] = scoring.request_id
+        return response
+    answer = {"predictions": scored.predictions}
+    if scored.probabilities is not None:
+        answer["probabilities"] = scored.probabilities
+    answer["request_ids"] = row_ids(scoring.request_id, scored.n)
+    payload = orjson.dumps(answer)
+    scoring.log_answer(scored)
+    return answer_headers(HttpResponse(payload, content_type="application/json"), scoring, rows.ignored)
+
+
+def client_request_id(request):
+    """The caller's own X-Request-ID (kept beside the server's id in the log), None without one; raises
+    ``PayloadError`` for one that is not 1 to 64 printable ASCII characters (not kept: it may be anything up to
+    the header size limit)."""
+    client_id = request.META.get("HTTP_X_REQUEST_ID") or None
+    if client_id is not None and not CLIENT_REQUEST_ID.fullmatch(client_id):
+        raise PayloadError("The X-Request-ID header must be 1 to 64 printable ASCII characters.")
+    return client_id
+
+
+def read_body(request):
+    """The body, at most ``SERVING_MAX_BYTES`` of it; ``PayloadError`` with 413 past that."""
     limit = settings.SERVING_MAX_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    try:
-        if client_id is not None and not _CLIENT_REQUEST_ID.fullmatch(client_id):
-            client_id = None  # refused, and not kept: it may be anything up to the header size limit
-            raise PayloadError("The X-Request-ID header must be 1 to 64 printable ASCII characters.")
-        if length > limit:
-            raise PayloadError(f"The body is {length} bytes; at most {limit} are accepted.", status=413)
-        body = request.read(limit + 1)
-        if len(body) > limit:
-            raise PayloadError(f"The body is over {limit} bytes, the most accepted.", status=413)
-        rows = parse_payload(body, request.content_type, loaded.features)
-        columns, n = type_columns(
-            rows, loaded.feature_schema, ignore_unknown=route.ignore_unknown, max_rows=settings.SERVING_MAX_ROWS
-        )
-    except PayloadError as exc:
-        prediction_log.log_refusal(route, loaded, role, request_id, exc, started, client_id=client_id)
-        response = JsonResponse(exc.as_json(), status=exc.status)
-        response["X-Request-ID"] = request_id
-        return response
-    predictions, probabilities = loaded.score(columns, n)
-    ids = row_ids(request_id, n)
-    answer = {"predictions": predictions}
-    if probabilities is not None:
-        answer["probabilities"] = probabilities
-    answer["request_ids"] = ids
-    payload = orjson.dumps(answer)
-    latency = (time.perf_counter() - started) * 1000
-    if settings.SERVING_LOG_PREDICTIONS:
-        prediction_log.log_answer(
-            request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id
-        )
-    response = HttpResponse(payload, content_type="application/json")
-    response["X-Request-ID"] = request_id
-    response["X-Model-Version"] = str(loaded.version)
-    response["X-Scoring-Path"] = loaded.scoring_path
-    response["X-Deployment-Role"] = role
+    if length > limit:
+        raise PayloadError(f"The body is {length} bytes; at most {limit} are accepted.", status=413)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadError(f"The body is over {limit} bytes, the most accepted.", status=413)
+    return body
+
+
+def answer_headers(response, scoring, ignored=()):
+    """The headers every scoring answer carries, whatever its protocol."""
+    response["X-Request-ID"] = scoring.request_id
+    response["X-Model-Version"] = str(scoring.loaded.version)
+    response["X-Scoring-Path"] = scoring.loaded.scoring_path
+    response["X-Deployment-Role"] = scoring.role
+    if ignored:
+        name_ignored_columns(response, ignored)
     return response

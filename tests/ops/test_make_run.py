@@ -91,6 +91,10 @@ def test_make_run_serves_logs_in_and_stops_everything(tmp_path):
             assert answer.status == 200 and "immutable" in answer.headers["Cache-Control"]
         # The worker started by make run reports in.
         wait_for(lambda: "online" in fetch(opener, base + "/system/workers/")[1], 60, 1, "the worker to report")
+        # Prometheus on this machine scrapes without a token; gunicorn's workers count into one shared folder.
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as answer:
+            assert answer.status == 200 and 'mlops_metrics_source_up{source="database"} 1.0' in answer.read().decode()
+        assert (tmp_path / "var" / "prometheus").is_dir()
 
         started = descendants(process.pid)
         assert len(started) >= 4  # python run_stack, redis, worker, beat, gunicorn …

@@ -67,3 +67,21 @@ def test_a_malformed_boolean_fails_loudly(tmp_path):
     result = probe(tmp_path, DEBUG="perhaps")
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_metrics_scrapers_are_this_machine_unless_told_and_none_means_none(tmp_path):
+    def allowed(**extra):
+        code = (
+            "import django; from django.conf import settings; django.setup(); print(settings.METRICS_ALLOWED_ADDRESSES)"
+        )
+        env = {k: v for k, v in os.environ.items() if k not in OURS}
+        env.update(DJANGO_SETTINGS_MODULE="mlops_site.settings", MLOPS_VAR_DIR=str(tmp_path), **extra)
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert allowed().stdout.strip() == "['127.0.0.1', '::1']"
+    assert allowed(METRICS_ALLOWED_ADDRESSES="10.0.0.0/8, 192.0.2.7").stdout.strip() == "['10.0.0.0/8', '192.0.2.7']"
+    assert allowed(METRICS_ALLOWED_ADDRESSES="none").stdout.strip() == "[]"
+    refused = allowed(METRICS_ALLOWED_ADDRESSES="10.0.0.0/8,prometheus.internal")
+    assert refused.returncode != 0 and "'prometheus.internal' is not an address or network" in refused.stderr

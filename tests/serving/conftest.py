@@ -33,7 +33,7 @@ def _fresh_caches(redis_url):
     # Entries left by an earlier test name rows that its rolled-back transaction took away.
     redis.Redis.from_url(redis_url).delete(BUFFER_KEY)
     models_cache.forget()
-    serving._tokens.clear()
+    serving._tokens.forget()
     yield
     models_cache.forget()
 

@@ -126,28 +126,7 @@ class Command(BaseCommand):
         if dev:
             self._spawn("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}"], env)
             return
-        self._spawn(
-            "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "mlops_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(settings.WEB_CONCURRENCY),
-                "--threads",
-                "4",
-                # The app is imported once, before the workers fork: they start warm, and share its memory.
-                "--preload",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "10",
-            ],
-            env,
-        )
+        self._spawn("web", gunicorn_command(port, settings.WEB_CONCURRENCY), env)
 
     def _wait_until_answering(self, port):
         """Return once the login page answers 200: the address printed next must work when clicked."""
@@ -221,6 +200,31 @@ class Command(BaseCommand):
                 process.wait()
         if self.redis:
             self.redis.stop()
+
+
+def gunicorn_command(port, workers):
+    """The web server as ``make run`` starts it (tests/ops/test_metrics_under_gunicorn.py starts the same)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        # /metrics counts every worker (prometheus_client's multiprocess mode; see the module).
+        "--config",
+        "python:mlops_site.gunicorn_conf",
+        "mlops_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        # The app is imported once, before the workers fork: they start warm, and share its memory.
+        "--preload",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+    ]
 
 
 def static_fingerprint() -> str:
