@@ -26,6 +26,7 @@ import json
 import math
 from itertools import islice
 
+import numpy as np
 import orjson
 
 from pipelines_app.ml.datasets import MISSING_MARKERS
@@ -416,7 +417,12 @@ def type_columns(rows: Rows, feature_schema: list[dict], *, ignore_unknown=False
         name = entry["name"]
         if name not in raw:
             continue
-        convert = _number if entry["kind"] == "numeric" else _category
+        numeric = entry["kind"] == "numeric"
+        fast = _numbers_at_once(raw[name]) if numeric else _texts_at_once(raw[name])
+        if fast is not None:
+            typed[name] = fast
+            continue
+        convert = _number if numeric else _category
         out = []
         for i, value in enumerate(raw[name]):
             if value is _ABSENT:
@@ -436,6 +442,35 @@ def type_columns(rows: Rows, feature_schema: list[dict], *, ignore_unknown=False
 
 _ABSENT = object()
 _BAD = object()
+# From this many rows on, a column is first typed in one go (the common case: every value already of its kind);
+# below it, or when that fails, value by value.
+_AT_ONCE_ROWS = 8
+
+
+def _numbers_at_once(values):
+    """A column of JSON numbers as floats (non-finite ones missing), as ``_number`` gives them, or None when any
+    value is of another type (text, null, a list...), which the value-by-value path then reports or converts."""
+    if len(values) < _AT_ONCE_ROWS:
+        return None
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if array.ndim != 1 or array.dtype.kind not in "if":  # "b": all booleans, "U"/"O": text, null, mixed
+        return None
+    array = array.astype(np.float64)
+    array[~np.isfinite(array)] = np.nan
+    return array.tolist()
+
+
+def _texts_at_once(values):
+    """A column of non-empty texts as it is (``_category`` keeps each), or None for any other value."""
+    if len(values) < _AT_ONCE_ROWS:
+        return None
+    for value in values:
+        if type(value) is not str or not value:
+            return None
+    return list(values)
 
 
 def _is_name(value):

@@ -3,12 +3,14 @@ for each refusal, and that hostile bodies end in a PayloadError, never in anothe
 
 import io
 import json
+import math
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines_app.serving import payloads
 from pipelines_app.serving.payloads import (
     BAD_REQUEST,
     INVALID_PARAMETER_VALUE,
@@ -194,3 +196,35 @@ def test_any_json_under_a_format_key_is_rows_or_a_payload_error(key, value):
         typed({key: value})
     except PayloadError as exc:
         assert exc.status == 400 and exc.code in (BAD_REQUEST, INVALID_PARAMETER_VALUE)
+
+
+json_values = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=4),
+)
+
+
+def same(a, b):
+    return all((x != x and y != y) or x == y for x, y in zip(a, b, strict=True))
+
+
+@given(values=st.lists(json_values, min_size=0, max_size=40))
+def test_typing_a_column_at_once_gives_what_value_by_value_gives(values):
+    numbers = payloads._numbers_at_once(values)
+    if numbers is not None:
+        assert same(numbers, [payloads._number(v) for v in values])
+    texts = payloads._texts_at_once(values)
+    if texts is not None:
+        assert texts == [payloads._category(v) for v in values]
+
+
+def test_long_columns_of_plain_numbers_and_texts_are_typed_at_once():
+    assert same(payloads._numbers_at_once([1, 2.5, True, float("inf")] * 3), [1.0, 2.5, 1.0, math.nan] * 3)
+    typed = payloads._numbers_at_once([1, 2.5, 3] * 4)
+    assert typed == [1.0, 2.5, 3.0] * 4
+    assert payloads._numbers_at_once([1, "2", 3] * 4) is None  # text: value by value
+    assert payloads._texts_at_once(["yes", "no"] * 5) == ["yes", "no"] * 5
+    assert payloads._texts_at_once(["yes", ""] * 5) is None  # "" is missing: value by value
