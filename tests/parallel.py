@@ -27,3 +27,16 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER")
 if _worker:
     _base = Path(os.environ.get("MLOPS_VAR_DIR", ROOT / "var"))
     os.environ["MLOPS_VAR_DIR"] = str(_base / f"tests-{_worker}")
+
+
+# Files that take the longest (each a minute or so: whole stacks, killed workers, browsers). Handed out first, so
+# that they run beside the many short files rather than alone at the end.
+LONG_FIRST = ("tests/ops/test_make_run.py", "tests/reliability/", "tests/e2e/", "tests/security/test_audit_tail.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return next((i for i, prefix in enumerate(LONG_FIRST) if path.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: within a rank, the collected order
