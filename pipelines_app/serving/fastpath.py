@@ -82,6 +82,33 @@ class FastScorer:
     def predict(self, columns: dict[str, list], n: int) -> np.ndarray:
         return self.estimator.predict(self.encode(columns, n))
 
+    def reference(self, frequencies: dict[str, dict[str, int]]) -> np.ndarray:
+        """The encoded reference applicant: each number at its training mean (0 once standardised) and each
+        category column at its training shares (``frequencies``: column → {category: count})."""
+        reference = np.zeros(self.width)
+        for name, _, positions, infrequent in self.categorical:
+            counts = frequencies.get(name) or {}
+            total = sum(counts.values())
+            for value, count in counts.items():
+                position = positions.get(value, infrequent)
+                if position is not None and total:
+                    reference[position] += count / total
+        return reference
+
+    def contributions(self, columns: dict[str, list], n: int, reference: np.ndarray):
+        """(base, {input column: array of n contributions}) in log-odds of the estimator's second class, for a
+        binary logistic regression: ``base + sum(contributions)`` is each row's log-odds exactly (to rounding),
+        ``base`` the reference applicant's. None for any other estimator."""
+        if self.linear is None:
+            return None
+        coef, intercept = self.linear
+        shifted = (self.encode(columns, n) - reference) * coef
+        by_column = {name: shifted[:, index] for index, (name, *_) in enumerate(self.numeric)}
+        for name, _, positions, infrequent in self.categorical:
+            indices = sorted({*positions.values(), *([infrequent] if infrequent is not None else [])})
+            by_column[name] = shifted[:, indices].sum(axis=1)
+        return float(intercept + coef @ reference), by_column
+
 
 def _sigmoid(z: float) -> float:
     # The same formula as scipy's expit (used by scikit-learn), without an array round trip.

@@ -45,10 +45,34 @@ class LoadedModel:
     positive_index: int | None
     scorer: object
     fast_problem: str
+    reference: np.ndarray | None = None  # the encoded reference applicant, for explanations (fast linear path)
 
     @property
     def scoring_path(self):
         return self.scorer.path
+
+    def explain(self, columns, n, k):
+        """Per row ``{"base", "contributions", "reasons"}`` in log-odds of the positive label (``explanations``
+        of DESIGN §7), or None where this model cannot be explained exactly yet (not a linear model scored on
+        the fast path)."""
+        scorer = self.scorer
+        if self.positive_index is None or self.reference is None or not hasattr(scorer, "contributions"):
+            return None
+        found = scorer.contributions(columns, n, self.reference)
+        if found is None:
+            return None
+        base, by_column = found
+        sign = 1.0 if self.positive_index == 1 else -1.0  # the estimator's log-odds are of its second class
+        names = list(by_column)
+        matrix = np.column_stack([by_column[name] for name in names]) * sign
+        explanations = []
+        for row in matrix.tolist():
+            contributions = dict(zip(names, row, strict=True))
+            toward_negative = sorted((value, name) for name, value in contributions.items() if value < 0)
+            explanations.append(
+                {"base": base * sign, "contributions": contributions, "reasons": [n for _, n in toward_negative[:k]]}
+            )
+        return explanations
 
     def score(self, columns, n):
         """(predictions, positive-class probabilities or per-class dicts or None)."""
@@ -128,7 +152,17 @@ def _load(version) -> LoadedModel:
         positive_index=positive_index,
         scorer=scorer,
         fast_problem=problem,
+        reference=_reference(scorer, version),
     )
+
+
+def _reference(scorer, version):
+    """The reference applicant for explanations, from the training profile's category shares."""
+    if not hasattr(scorer, "reference"):
+        return None
+    profile = (version.reference_profile or {}).get("columns_profile") or {}
+    frequencies = {name: entry.get("frequencies") or {} for name, entry in profile.items()}
+    return scorer.reference(frequencies)
 
 
 def _raise_alert(version, reason):

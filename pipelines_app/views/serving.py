@@ -26,7 +26,7 @@ from pipelines_app.models.serving import row_ids
 from pipelines_app.permissions import Role, has_role
 from pipelines_app.serving import models_cache, prediction_log
 from pipelines_app.serving.fresh_cache import FreshCache
-from pipelines_app.serving.payloads import PayloadError, parse_payload
+from pipelines_app.serving.payloads import INVALID_PARAMETER_VALUE, PayloadError, parse_payload
 from pipelines_app.serving.scoring import ScoringRequest
 
 TOKEN_TTL_S = 5.0
@@ -176,23 +176,50 @@ def invocations(request, model, environment):
         return _error(503, str(exc))
     try:
         scoring.client_id = client_request_id(request)
+        explain = _explain_count(request)
         body = read_body(request)
         rows = parse_payload(
             body, request.META.get("CONTENT_TYPE", ""), loaded.features, max_rows=settings.SERVING_MAX_ROWS
         )
         scored = scoring.score(rows)
+        explanations = loaded.explain(scored.columns, scored.n, explain) if explain else None
+        if explain and explanations is None:
+            raise PayloadError(
+                f"explain: version {loaded.version} cannot be explained exactly yet (reasons are given for a "
+                "binary logistic regression scored on the fast path).",
+                code=INVALID_PARAMETER_VALUE,
+            )
     except PayloadError as exc:
         scoring.log_refusal(exc)
         response = JsonResponse(exc.as_json(), status=exc.status)
         response["X-Request-ID"] = scoring.request_id
         return response
     answer = {"predictions": scored.predictions}
+    if explanations is not None:
+        answer["explanations"] = explanations
     if scored.probabilities is not None:
         answer["probabilities"] = scored.probabilities
     answer["request_ids"] = row_ids(scoring.request_id, scored.n)
     payload = orjson.dumps(answer)
     scoring.log_answer(scored)
     return answer_headers(HttpResponse(payload, content_type="application/json"), scoring, rows.ignored)
+
+
+# At most this many reasons per row (``?explain=K``).
+MAX_REASONS = 20
+
+
+def _explain_count(request):
+    """K of ``?explain=K`` (how many reasons per row), 0 without it; ``PayloadError`` for anything else."""
+    raw = request.GET.get("explain")
+    if raw is None:
+        return 0
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REASONS:
+        raise PayloadError(
+            f"explain must be a whole number of reasons from 1 to {MAX_REASONS}, not {raw[:20]!r}.",
+            code=INVALID_PARAMETER_VALUE,
+        )
+    return int(raw)
 
 
 def client_request_id(request):
