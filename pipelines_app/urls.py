@@ -7,6 +7,7 @@ from pipelines_app.views import (
     audit,
     core,
     datasets,
+    decisions,
     deployments,
     monitoring,
     notifications,
@@ -63,6 +64,7 @@ urlpatterns = [
     path("approvals/<int:pk>/report/", approvals.approval_report, name="approval-report"),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("monitoring/alerts/", monitoring.alert_list, name="alerts"),
+    path("decisions/", decisions.decision_lookup, name="decision-lookup"),
     path("monitoring/reports/<int:pk>/", monitoring.drift_report, name="drift-report"),
     path(
         "monitoring/<str:model>/<slug:environment>/reports/",

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from pipelines_app.api import datasets, deployments, feedback, hooks, monitoring, pipelines, runs, views
+from pipelines_app.api import datasets, deployments, feedback, hooks, monitoring, pipelines, predictions, runs, views
 
 router = SimpleRouter()
 router.register("pipelines", pipelines.PipelineViewSet, basename="pipeline")
@@ -28,6 +28,7 @@ urlpatterns = [
         name="api-abort-canary",
     ),
     path("feedback/", feedback.FeedbackView.as_view(), name="api-feedback"),
+    path("predictions/<str:request_id>/", predictions.PredictionDetail.as_view(), name="api-prediction"),
     path(
         "monitoring/<str:model>/<slug:environment>/summary/",
         monitoring.MonitoringSummary.as_view(),

@@ -3,8 +3,8 @@
 A value is read from the database the first time a process needs it. Once older than its time to live, the
 request still gets the value held, and a thread of the process re-reads it: no request waits for a query or, with
 connections closed at the end of each request, for a new database connection (measured: 20–55 ms, once per
-second per process, which was the whole p99 of a one-row prediction). The thread keeps one connection of its
-own. A change (a deployment, a rollback, a revoked token) so reaches the process within the time to live plus
+second per process, which was the whole p99 of a one-row prediction). The thread opens a connection of its
+own for each round of reads. A change (a deployment, a rollback, a revoked token) so reaches the process within the time to live plus
 one read. Should the database not answer, the last values stay in use and the thread tries again.
 
 With ``settings.PREDICTION_LOG_BACKGROUND`` off (the tests: a thread's connection cannot see a test's
@@ -86,5 +86,7 @@ class FreshCache:
                     self.put(key, self.read(key))
                 except Exception:  # noqa: BLE001  (the values held stay in use; the next request asks again)
                     log.exception("re-reading %s %r failed", self.name, key)
-                    connection.close_if_unusable_or_obsolete()
                     time.sleep(0.5)
+            # Closed between rounds, as a request's is: its cost is this thread's, and no connection is left
+            # open in an idle process (or in front of a test database being dropped).
+            connection.close()
