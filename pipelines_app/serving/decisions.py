@@ -20,6 +20,8 @@ REASONS = 4
 
 def decision(row_id: str, reasons: int = REASONS) -> dict | None:
     """The decision for one scored row, or None when no answered request has that row id."""
+    if not (0 < len(row_id) <= 80 and row_id.isprintable()):
+        return None  # no row has such an id (and a NUL byte is not even a text to PostgreSQL)
     found = PredictionLog.objects.find_rows([row_id]).get(row_id)
     if found is None:
         return None

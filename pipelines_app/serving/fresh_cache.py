@@ -4,8 +4,8 @@ A value is read from the database the first time a process needs it. Once older 
 request still gets the value held, and a thread of the process re-reads it: no request waits for a query or, with
 connections closed at the end of each request, for a new database connection (measured: 20–55 ms, once per
 second per process, which was the whole p99 of a one-row prediction). The thread opens a connection of its
-own for each round of reads. A change (a deployment, a rollback, a revoked token) so reaches the process within the time to live plus
-one read. Should the database not answer, the last values stay in use and the thread tries again.
+own for each round of reads. A change (a deployment, a rollback, a revoked token) so reaches the process within
+the time to live plus one read. Should the database not answer, the last values stay in use and the thread tries again.
 
 With ``settings.PREDICTION_LOG_BACKGROUND`` off (the tests: a thread's connection cannot see a test's
 transaction) a stale value is re-read inline, as on first use.

@@ -71,3 +71,10 @@ def test_the_page_answers_bad_ids_with_a_4xx_and_says_why(client, client_for, vi
     assert "<script>alert(1)</script>" not in unknown.content.decode()  # shown as text
     assert page.get("/decisions/", {"id": "x" * 81}).status_code == 400
     assert client.get("/decisions/").status_code == 302  # anonymous: to the login page
+
+
+def test_ids_no_row_can_have_are_404_not_errors(client_for, viewer, db):
+    api = client_for(viewer)
+    for bad in ("%00", "a%0Ab", "x" * 200):
+        assert api.get(f"/api/v1/predictions/{bad}/").status_code == 404
+    assert api.get("/decisions/", {"id": "a\x00b"}).status_code == 404
