@@ -308,13 +308,17 @@ def evaluate_model(
     target_info: dict | None,
     sensitive: pd.DataFrame | list[str] | None = None,
     threshold: float | None = None,
+    costs: dict | None = None,
     random_state: int = 0,
 ) -> dict:
     """Everything the evaluate step records about a model, scored on its test rows.
 
     ``sensitive`` holds the sensitive features: a DataFrame aligned with ``X_test`` (for columns that were not
     features, e.g. ``frame.loc[X_test.index, names]``), or names of ``X_test`` columns. ``threshold`` defaults to
-    0.5 on probabilities (0 on decision scores for models without probabilities).
+    0.5 on probabilities (0 on decision scores for models without probabilities); with ``costs``
+    (``{"false_positive", "false_negative"}``) and a binary classifier with probabilities, it is the threshold of
+    least expected cost on the test rows (``cost_curve``), reported as ``threshold`` and ``expected_cost`` among
+    the metrics, the curve as ``cost_curve``, and every other metric is read at it.
 
     Returns ``{"metrics": {...}, "curves": {...}, "confusion_matrix": {...} | None, "feature_importance": [...],
     "fairness": [...]}``. ``metrics`` is flat and holds numbers only (a metric that cannot be computed is left
@@ -346,8 +350,24 @@ def evaluate_model(
             positive = label_text(target_info.get("positive_label") or classes[-1])
             scores = scores if positive == classes[-1] else -scores
             classes = [label for label in classes if label != positive] + [positive]
+    curve = None
+    if costs and binary and hasattr(pipeline, "predict_proba"):
+        named = target_info.get("positive_label")
+        positive = label_text(named) if named is not None else sort_labels(classes)[-1]
+        groups = {series.name: series.to_numpy() for series in _sensitive_columns(sensitive, X_test)}
+        curve = cost_curve(
+            np.array([label_text(y) == positive for y in y_test]),
+            scores[:, classes.index(positive)],
+            false_positive=float(costs.get("false_positive", 0)),
+            false_negative=float(costs.get("false_negative", 0)),
+            groups=groups,
+        )
+        threshold = curve["chosen"]["threshold"]
     scored = classification_metrics(y_test, scores, classes, target_info.get("positive_label"), threshold)
     metrics = {key: value for key, value in scored.items() if key not in ("confusion_matrix", "curves")}
+    if curve is not None:
+        metrics["threshold"] = threshold
+        metrics["expected_cost"] = curve["chosen"]["expected_cost"]
     fairness = []
     score_histogram = None
     if binary:
@@ -370,6 +390,7 @@ def evaluate_model(
         "feature_importance": permutation_importance_report(pipeline, X_test, y_test, task, random_state),
         "fairness": fairness,
         "score_histogram": score_histogram,
+        "cost_curve": curve,
     }
 
 
@@ -493,3 +514,60 @@ def _out_of_fold_means(series: pd.Series, target: np.ndarray) -> np.ndarray:
             per_category = np.where(counts > 0, sums / np.maximum(counts, 1), overall)
         means[score] = per_category[codes[score]]
     return means
+
+
+# Decision threshold by cost -------------------------------------------------------------------------------------
+
+COST_CURVE_POINTS = 101
+
+
+def cost_curve(is_positive, score, *, false_positive: float, false_negative: float, groups=None) -> dict:
+    """The expected cost per scored row of every decision threshold (predict positive when ``score >= t``) and the
+    threshold that minimises it, found exactly over every distinct score (and "no one positive").
+
+    ``is_positive``: the true labels as booleans; ``groups``: {feature: values aligned with ``score``} whose
+    approval rates at the chosen threshold are reported. Returns ``{"costs", "thresholds", "expected_cost",
+    "approval_rate"`` (the curve on a 0..1 grid, for the chart), ``"chosen": {"threshold", "expected_cost",
+    "approval_rate", "by_group"}}``; ties go to the higher threshold (fewer positives)."""
+    score = np.asarray(score, dtype=np.float64)
+    is_positive = np.asarray(is_positive, dtype=bool)
+    n = len(score)
+    if n == 0:
+        raise ValueError("No rows to choose a threshold on.")
+    order = np.argsort(-score, kind="stable")
+    ordered, positives = score[order], is_positive[order]
+    ends = np.r_[np.nonzero(np.diff(ordered))[0], n - 1]  # the last row of each run of equal scores
+    true_positives = np.r_[0, np.cumsum(positives)[ends]]
+    false_positives = np.r_[0, np.cumsum(~positives)[ends]]
+    false_negatives = int(positives.sum()) - true_positives
+    costs = (false_positives * false_positive + false_negatives * false_negative) / n
+    cuts = np.r_[np.nextafter(ordered[0], np.inf), ordered[ends]]
+    best = int(np.argmin(costs))
+    threshold = float(cuts[best])
+
+    grid = np.linspace(0.0, 1.0, COST_CURVE_POINTS)
+    ascending = np.sort(score)
+    predicted = n - np.searchsorted(ascending, grid, side="left")  # rows with score >= t
+    sorted_positive = is_positive[np.argsort(score, kind="stable")]
+    positives_below = np.r_[0, np.cumsum(sorted_positive)][np.searchsorted(ascending, grid, side="left")]
+    grid_fn = positives_below
+    grid_fp = predicted - (int(is_positive.sum()) - positives_below)
+    chosen_positive = score >= threshold
+    by_group = {}
+    for name, values in (groups or {}).items():
+        labels = np.array(["" if v is None or v != v else str(v) for v in values])  # "": missing
+        by_group[name] = {
+            group: float(chosen_positive[labels == group].mean()) for group in sorted(set(labels) - {""})
+        }
+    return {
+        "costs": {"false_positive": float(false_positive), "false_negative": float(false_negative)},
+        "thresholds": grid.tolist(),
+        "expected_cost": ((grid_fp * false_positive + grid_fn * false_negative) / n).tolist(),
+        "approval_rate": (predicted / n).tolist(),
+        "chosen": {
+            "threshold": threshold,
+            "expected_cost": float(costs[best]),
+            "approval_rate": float(chosen_positive.mean()),
+            "by_group": by_group,
+        },
+    }

@@ -79,6 +79,9 @@ class ModelVersion(models.Model):
     reference_profile = models.JSONField(default=dict)
     library_versions = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict, blank=True)
+    decision_threshold = models.FloatField(
+        null=True, blank=True, help_text="Positive when its probability is at least this (chosen by cost); else 0.5."
+    )
     evaluation = models.JSONField(default=dict, blank=True, help_text="Curves, confusion matrix, importance, fairness.")
     train_rows = models.PositiveIntegerField(default=0)
     test_rows = models.PositiveIntegerField(default=0)

@@ -46,6 +46,7 @@ class LoadedModel:
     scorer: object
     fast_problem: str
     reference: np.ndarray | None = None  # the encoded reference applicant, for explanations (fast linear path)
+    threshold: float | None = None  # the version's decision threshold (by cost), else the most probable class
 
     @property
     def scoring_path(self):
@@ -76,14 +77,26 @@ class LoadedModel:
 
     def score(self, columns, n):
         """(predictions, positive-class probabilities or per-class dicts or None)."""
+        return self.score_all(columns, n)[:2]
+
+    def score_all(self, columns, n):
+        """(predictions, probabilities as ``score`` gives them, every class's probabilities or None). A binary
+        classifier with a decision threshold (chosen by cost at evaluation) predicts its positive label at or
+        above it; the probabilities are the model's either way."""
         if self.task == "regression":
-            return [float(v) for v in self.scorer.predict(columns, n)], None
-        proba = self.scorer.predict_proba(columns, n)
-        picks = np.argmax(proba, axis=1)
-        predictions = [self.classes[i] for i in picks]
+            return [float(v) for v in self.scorer.predict(columns, n)], None, None
+        proba = np.asarray(self.scorer.predict_proba(columns, n), dtype=np.float64)
+        if self.positive_index is not None and self.threshold is not None:
+            positive = self.classes[self.positive_index]
+            negative = self.classes[1 - self.positive_index]
+            scores = proba[:, self.positive_index]
+            predictions = [positive if p >= self.threshold else negative for p in scores.tolist()]
+        else:
+            predictions = [self.classes[i] for i in np.argmax(proba, axis=1)]
         if self.positive_index is not None:
-            return predictions, [float(p) for p in proba[:, self.positive_index]]
-        return predictions, [{c: float(p) for c, p in zip(self.classes, row, strict=True)} for row in proba]
+            return predictions, proba[:, self.positive_index].tolist(), proba
+        per_class = [dict(zip(self.classes, row, strict=True)) for row in proba.tolist()]
+        return predictions, per_class, proba
 
 
 @dataclass
@@ -153,6 +166,7 @@ def _load(version) -> LoadedModel:
         scorer=scorer,
         fast_problem=problem,
         reference=_reference(scorer, version),
+        threshold=version.decision_threshold,
     )
 
 

@@ -85,13 +85,5 @@ class ScoringRequest:
 
 
 def score_columns(loaded: models_cache.LoadedModel, columns: dict[str, list], n: int):
-    """(predictions, probabilities as ``LoadedModel.score`` gives them, every class's probabilities or None): the
-    same numbers as ``LoadedModel.score``, with the whole probability matrix kept for protocols that answer it."""
-    if loaded.task == "regression":
-        return [float(v) for v in loaded.scorer.predict(columns, n)], None, None
-    proba = np.asarray(loaded.scorer.predict_proba(columns, n), dtype=np.float64)
-    predictions = [loaded.classes[i] for i in np.argmax(proba, axis=1)]
-    if loaded.positive_index is not None:
-        return predictions, proba[:, loaded.positive_index].tolist(), proba
-    per_class = [dict(zip(loaded.classes, row, strict=True)) for row in proba.tolist()]
-    return predictions, per_class, proba
+    """(predictions, probabilities as ``LoadedModel.score`` gives them, every class's probabilities or None)."""
+    return loaded.score_all(columns, n)

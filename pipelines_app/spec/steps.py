@@ -162,8 +162,24 @@ class TrainStep(BaseStep):
         return load_estimator(self.estimator)
 
 
+class DecisionCosts(BaseModel):
+    """What a wrong decision costs: a positive predicted for a negative row, and a negative for a positive one."""
+
+    model_config = STRICT
+
+    false_positive: float = Field(ge=0, le=1e9, allow_inf_nan=False)
+    false_negative: float = Field(ge=0, le=1e9, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _some_cost(self):
+        if self.false_positive == 0 and self.false_negative == 0:
+            raise spec_problem("at least one of false_positive and false_negative must be above 0 in {where}'s costs")
+        return self
+
+
 class EvaluateStep(BaseStep):
-    """Score the model of a train step on its test split: metrics, curves, fairness by sensitive feature."""
+    """Score the model of a train step on its test split: metrics, curves, fairness by sensitive feature; with
+    ``costs``, the decision threshold of least expected cost."""
 
     outputs = None
 
@@ -171,6 +187,7 @@ class EvaluateStep(BaseStep):
     sensitive_features: list[NonBlank] = Field(default_factory=list)
     # The train step whose model is evaluated; by default the last one before this step.
     model_step: NonBlank | None = None
+    costs: DecisionCosts | None = None
 
 
 class PolicyGateStep(BaseStep):

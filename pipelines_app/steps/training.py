@@ -172,10 +172,17 @@ class EvaluateStep(Step):
             task=version.task,
             target_info=version.target_info,
             sensitive=frame.loc[X_test.index, sensitive_features],
+            costs=ctx.step_spec.costs.model_dump() if ctx.step_spec.costs else None,
         )
         version.metrics = report["metrics"]
         version.evaluation = {k: v for k, v in report.items() if k != "metrics"}
-        version.save(update_fields=["metrics", "evaluation"])
+        version.decision_threshold = report["metrics"].get("threshold")
+        version.save(update_fields=["metrics", "evaluation", "decision_threshold"])
+        if version.decision_threshold is not None:
+            ctx.log(
+                f"threshold {version.decision_threshold:.4f} by cost: expected cost "
+                f"{report['metrics']['expected_cost']:.4f} per application"
+            )
         shown = ", ".join(f"{k} {v:.3f}" for k, v in report["metrics"].items() if isinstance(v, float))
         ctx.log(f"{version}: {shown}")
         return report["metrics"]

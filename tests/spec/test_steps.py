@@ -304,3 +304,30 @@ def test_a_step_type_that_is_not_a_word_lists_the_types():
     assert error.message.startswith("the step type is one of: approval, deploy") and error.message.endswith(
         "not a list"
     )
+
+
+@pytest.mark.parametrize(
+    ("costs", "expected"),
+    [
+        ("{false_positive: -1, false_negative: 1}", "must be at least 0, got -1"),
+        ("{false_positive: 0, false_negative: 0}", "at least one of false_positive and false_negative"),
+        ("{false_positive: 1}", "false_negative"),
+        ("{false_positive: 1, false_negative: 1, surprise: 2}", "surprise"),
+        ("{false_positive: lots, false_negative: 1}", "number"),
+    ],
+)
+def test_evaluate_costs_are_two_costs_not_both_zero(costs, expected):
+    steps = (
+        "{name: fit, type: train, target: y, estimator: sklearn.tree.DecisionTreeClassifier}",
+        f"{{name: ev, type: evaluate, costs: {costs}}}",
+    )
+    error = one_problem(steps_file(*steps))
+    assert expected in error.message
+
+
+def test_evaluate_costs_parse():
+    steps = (
+        "{name: fit, type: train, target: y, estimator: sklearn.tree.DecisionTreeClassifier}",
+        "{name: ev, type: evaluate, costs: {false_positive: 5, false_negative: 1.5}}",
+    )
+    assert problems(steps_file(*steps)) == []
