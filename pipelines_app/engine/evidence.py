@@ -106,6 +106,7 @@ def _chart_data(version):
         "curves": evaluation.get("curves") or {},
         "confusion_matrix": evaluation.get("confusion_matrix"),
         "feature_importance": (evaluation.get("feature_importance") or [])[:15],
+        "cost_curve": evaluation.get("cost_curve"),
     }
 
 

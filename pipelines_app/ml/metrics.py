@@ -556,9 +556,7 @@ def cost_curve(is_positive, score, *, false_positive: float, false_negative: flo
     by_group = {}
     for name, values in (groups or {}).items():
         labels = np.array(["" if v is None or v != v else str(v) for v in values])  # "": missing
-        by_group[name] = {
-            group: float(chosen_positive[labels == group].mean()) for group in sorted(set(labels) - {""})
-        }
+        by_group[name] = {group: float(chosen_positive[labels == group].mean()) for group in sorted(set(labels) - {""})}
     return {
         "costs": {"false_positive": float(false_positive), "false_negative": float(false_negative)},
         "thresholds": grid.tolist(),

@@ -34,6 +34,21 @@
       barmode: "group", height: Math.max(320, 120 + features * 22 * importance.length),
       xaxis: {title: {text: "drop in score"}, automargin: true, zeroline: true},
       yaxis: {automargin: true, dtick: 1}}));
+    var cost = data.candidate && data.candidate.cost_curve;
+    if (cost) {
+      var chosen = cost.chosen;
+      plot("evidence-cost", [
+        {x: cost.thresholds, y: cost.expected_cost, mode: "lines", name: "expected cost", line: {color: charts.colour("candidate")}},
+        {x: cost.thresholds, y: cost.approval_rate, mode: "lines", name: "approval rate", yaxis: "y2",
+         line: {dash: "dot", color: charts.colour("serving")}},
+        {x: [chosen.threshold], y: [chosen.expected_cost], mode: "markers", name: "chosen threshold",
+         marker: {size: 11, symbol: "diamond", color: charts.colour("candidate")},
+         hovertemplate: "threshold %{x:.4f}: cost %{y:.4f}<extra></extra>"}
+      ], charts.layout("Expected cost by decision threshold", {height: 340,
+        xaxis: charts.unitAxis("threshold on the probability of the positive label"),
+        yaxis: {title: {text: "expected cost per application"}, rangemode: "tozero", automargin: true},
+        yaxis2: {title: {text: "approval rate"}, overlaying: "y", side: "right", range: [0, 1], automargin: true}}));
+    }
     sides.forEach(function (s) {
       var cm = data[s[0]].confusion_matrix;
       if (!cm || !cm.matrix) return;

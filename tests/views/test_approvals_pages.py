@@ -166,3 +166,22 @@ def test_markup_in_a_decision_comment_is_shown_as_text(client_for, reviewer, wai
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; fine" in page
     report = client_for(reviewer).get(f"/approvals/{waiting.pk}/report/").content.decode()
     assert "<script>alert(1)</script>" not in report
+
+
+def test_the_evidence_shows_the_cost_curve_and_approval_rates_per_group(client_for, reviewer, waiting):
+    from pipelines_app.ml.metrics import cost_curve
+
+    candidate = waiting.model_version
+    curve = cost_curve(
+        [True, False, True, True],
+        [0.9, 0.4, 0.7, 0.3],
+        false_positive=5,
+        false_negative=1,
+        groups={"owner": ["yes", "no", "no", "<b>x</b>"]},
+    )
+    candidate.evaluation = {**candidate.evaluation, "cost_curve": curve}
+    candidate.save(update_fields=["evaluation"])
+    html = client_for(reviewer).get(f"/approvals/{waiting.pk}/").content.decode()
+    assert "Decision threshold by cost" in html and 'id="evidence-cost"' in html
+    assert f"<strong>{curve['chosen']['threshold']:.4f}</strong>" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b></td>" not in html  # group names shown as text
