@@ -1,6 +1,8 @@
 """What the benchmarks share: the demo model, trained here and registered as version 1 of a model of their own."""
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +31,20 @@ def isolate(name):
         os.environ["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
     os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
     return var, private
+
+
+def ensure_venv(folder, requirements, probe):
+    """The Python of a virtualenv of the benchmark's own under ``folder`` (what it compares with is never a product
+    dependency), created on first use with pip's pinned ``requirements``; ``probe`` is Python code that fails
+    until they are installed as pinned. A virtualenv whose probe fails (older pins, or files changed since) is made
+    anew, since pip would leave whatever it finds installed as it is."""
+    python = Path(folder) / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0:
+        return python
+    print(f"installing {', '.join(requirements)} into {folder} (once)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
+    return python
 
 
 def p95(values):
