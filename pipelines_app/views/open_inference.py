@@ -8,7 +8,6 @@ prediction log as ``/invocations`` (``views.serving``, ``serving.scoring``); ten
 """
 
 import functools
-import time
 
 import orjson
 from django.conf import settings
@@ -19,10 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from pipelines_app.models import Deployment
 from pipelines_app.serving import models_cache, open_inference
 from pipelines_app.serving.payloads import PayloadError
-from pipelines_app.serving.scoring import ScoringRequest
 from pipelines_app.views.serving import (
     CLIENT_REQUEST_ID,
     answer_headers,
+    begin_scoring,
     client_request_id,
     read_body,
     release,
@@ -127,16 +126,10 @@ def model_metadata(request, model, environment=PRODUCTION):
 
 @_allow("POST")
 def infer(request, model, environment=PRODUCTION):
-    started = time.perf_counter()
-    route, refused = route_for_caller(request, model, environment, started)
+    scoring, refused = begin_scoring(request, model, environment)
     if refused:
         return _v2(refused)
-    scoring = ScoringRequest(route, started)
-    try:
-        loaded = scoring.load()
-    except models_cache.ModelUnavailable as exc:
-        scoring.count_refusal(503)
-        return _error(503, str(exc))
+    loaded = scoring.loaded
     outputs = open_inference.OUTPUTS if loaded.classes else ("predictions",)
     try:
         scoring.client_id = client_request_id(request)

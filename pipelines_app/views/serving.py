@@ -164,16 +164,10 @@ def info(request, model, environment):
 @csrf_exempt
 @require_POST
 def invocations(request, model, environment):
-    started = time.perf_counter()
-    route, refused = route_for_caller(request, model, environment, started)
+    scoring, refused = begin_scoring(request, model, environment)
     if refused:
         return refused
-    scoring = ScoringRequest(route, started)
-    try:
-        loaded = scoring.load()
-    except models_cache.ModelUnavailable as exc:
-        scoring.count_refusal(503)
-        return _error(503, str(exc))
+    loaded = scoring.loaded
     try:
         scoring.client_id = client_request_id(request)
         explain = _explain_count(request)
@@ -203,6 +197,22 @@ def invocations(request, model, environment):
     payload = orjson.dumps(answer)
     scoring.log_answer(scored)
     return answer_headers(HttpResponse(payload, content_type="application/json"), scoring, rows.ignored)
+
+
+def begin_scoring(request, model, environment):
+    """(the scoring request with its model loaded, None), or (None, the refusal in MLflow's shape: 404, 401,
+    403, or 503 for a model file that may not be served); whatever the protocol, a request starts here."""
+    started = time.perf_counter()
+    route, refused = route_for_caller(request, model, environment, started)
+    if refused:
+        return None, refused
+    scoring = ScoringRequest(route, started)
+    try:
+        scoring.load()
+    except models_cache.ModelUnavailable as exc:
+        scoring.count_refusal(503)
+        return None, _error(503, str(exc))
+    return scoring, None
 
 
 # At most this many reasons per row (``?explain=K``).

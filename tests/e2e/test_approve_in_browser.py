@@ -69,7 +69,8 @@ def test_a_reviewer_approves_on_the_evidence_and_the_requester_cannot(
     ops.locator("#deployment-timeline .main-svg").first.wait_for()
     ops.get_by_role("button", name="Promote canary v2 to primary").click()
     assert ops.locator("#primary-version").inner_text() == "v2"
-    assert served_version(live_server.url, editor) == "2"
+    # Every web process serves it within about a second (its route is re-read off the request path).
+    wait_for(lambda: served_version(live_server.url, editor) == "2", 5, 0.1, "v2 to serve")
     ops.get_by_role("button", name="Roll back to v1").click()
     assert "v1 serves again" in ops.locator(".message-success").inner_text()
     assert ops.locator("#primary-version").inner_text() == "v1"
