@@ -56,7 +56,7 @@ class ScoringRequest:
             ignore_unknown=self.route.ignore_unknown,
             max_rows=settings.SERVING_MAX_ROWS,
         )
-        return Scored(columns, n, *score_columns(self.loaded, columns, n))
+        return Scored(columns, n, *self.loaded.score_all(columns, n))
 
     def log_answer(self, scored: Scored) -> None:
         """Logged, or with logging off only counted (``prediction_log.log_answer`` decides)."""
@@ -82,8 +82,3 @@ class ScoringRequest:
         prediction_log.log_refusal(
             self.route, self.loaded, self.role, self.request_id, exc, self.started, client_id=self.client_id
         )
-
-
-def score_columns(loaded: models_cache.LoadedModel, columns: dict[str, list], n: int):
-    """(predictions, probabilities as ``LoadedModel.score`` gives them, every class's probabilities or None)."""
-    return loaded.score_all(columns, n)
