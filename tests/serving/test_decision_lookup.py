@@ -78,3 +78,10 @@ def test_ids_no_row_can_have_are_404_not_errors(client_for, viewer, db):
     for bad in ("%00", "a%0Ab", "x" * 200):
         assert api.get(f"/api/v1/predictions/{bad}/").status_code == 404
     assert api.get("/decisions/", {"id": "a\x00b"}).status_code == 404
+
+
+def test_the_lookup_reads_a_fixed_handful_of_rows(client_for, viewer, scored, django_assert_max_num_queries):
+    # The row, its version, deployment, model and environment, the label; the model is already loaded.
+    api = client_for(viewer)
+    with django_assert_max_num_queries(12):
+        assert api.get(f"/api/v1/predictions/{scored['request_ids'][1]}/").status_code == 200

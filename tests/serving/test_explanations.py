@@ -114,3 +114,22 @@ def test_a_bad_explain_value_is_a_400_naming_it(client, deployed, token, value):
     assert response.status_code == 400
     assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "explain" in response.json()["message"]
+
+
+def test_a_model_that_cannot_be_explained_says_so_with_a_400(client, deployed, token):
+    from pipelines_app.serving import models_cache
+
+    loaded = models_cache.load(deployed)
+    loaded.reference = None  # as for a model scored by scikit-learn (no exact contributions yet)
+    try:
+        response = client.post(
+            f"{URL}?explain=2",
+            {"dataframe_records": [RECORD]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+    finally:
+        models_cache.forget()
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "cannot be explained" in response.json()["message"]

@@ -298,3 +298,20 @@ def test_the_dashboard_and_the_docs_name_only_metrics_that_exist(client, deploye
     for name in exposed:
         family = re.sub(r"_(bucket|count|sum)$", "", name)
         assert family in documented or name in documented, name
+
+
+def test_refusals_before_the_rows_are_read_are_counted_by_the_view(client, deployed, primary, settings):
+    """No token, a bad token: refused by the view before any log entry exists, still counted for /metrics."""
+    before = scrape(client)
+    body = json.dumps({"dataframe_records": [RECORD]})
+    assert client.post(URL, data=body, content_type="application/json").status_code == 401
+    assert score(client, "not-a-token", [RECORD]).status_code == 403
+    after = scrape(client)
+
+    def grew(reason):
+        labels = {**STAGING, "reason": reason}
+        return value(after, "mlops_serving_refusals_total", **labels) - value(
+            before, "mlops_serving_refusals_total", **labels
+        )
+
+    assert grew("unauthorized") == 1 and grew("forbidden") == 1

@@ -104,3 +104,10 @@ def test_a_baseline_rule_compares_with_production_and_says_when_it_cannot():
     assert rule.evaluate({"roc_auc": 0.88}, {"roc_auc": 0.9}).passed is False
     unknown = rule.evaluate({"roc_auc": 0.88}, None)
     assert unknown.passed is None and "no production value" in unknown.reason
+
+
+def test_a_gate_can_hold_the_threshold_and_expected_cost_chosen_by_cost():
+    metrics = {"threshold": 0.62, "expected_cost": 0.41, "roc_auc": 0.9}
+    assert PolicyRule.model_validate("expected_cost <= 0.5").evaluate(metrics).passed is True
+    assert PolicyRule.model_validate("expected_cost <= 0.4").evaluate(metrics).passed is False
+    assert PolicyRule.model_validate("threshold >= 0.5").evaluate(metrics).passed is True
