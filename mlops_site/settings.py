@@ -333,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("ALERTS_EVERY_S", "30")),
         "options": {"queue": "monitoring", "expires": 60},
     },
+    "judge-canaries": {
+        "task": "pipelines_app.tasks.judge_canaries",
+        "schedule": 60.0,
+        "options": {"queue": "monitoring", "expires": 60},
+    },
     "prune-worker-heartbeats": {
         "task": "pipelines_app.tasks.prune_worker_heartbeats",
         "schedule": crontab(minute=17),

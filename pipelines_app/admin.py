@@ -7,6 +7,7 @@ from pipelines_app.models import (
     ApprovalDecision,
     ApprovalRequest,
     AuditEvent,
+    CanaryAnalysis,
     Dataset,
     DatasetVersion,
     Delivery,
@@ -139,6 +140,12 @@ class DeploymentAdmin(ReadOnlyHistoryAdmin):
 @admin.register(DeploymentEvent)
 class DeploymentEventAdmin(ReadOnlyHistoryAdmin):
     list_display = ["deployment", "action", "version", "previous_version", "actor_name", "created_at"]
+
+
+@admin.register(CanaryAnalysis)
+class CanaryAnalysisAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["deployment", "canary_version", "primary_version", "status", "verdict", "started_at", "decided_at"]
+    list_filter = ["status"]
 
 
 class ApprovalDecisionInline(admin.TabularInline):

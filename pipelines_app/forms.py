@@ -3,6 +3,7 @@ from django import forms
 from pipelines_app.models import AlertRule
 from pipelines_app.monitoring.summary import WindowInvalid, parse_window
 from pipelines_app.outbound import destination_problem
+from pipelines_app.spec.steps import DEFAULT_CANARY_CHECKS, MAX_ANALYSIS_CHECKS, analysis_problems
 
 
 class AuditFilterForm(forms.Form):
@@ -200,4 +201,37 @@ class AlertRuleForm(forms.ModelForm):
             threshold = data.get("threshold")
             if threshold is not None and (threshold < 1 or threshold != int(threshold)):
                 self.add_error("threshold", "A number of features: 1 fires as soon as any feature drifts.")
+        return data
+
+
+class CanaryAnalysisForm(forms.Form):
+    """Start judging a canary by hand (one made from the registry, or one whose pipeline asked for no analysis):
+    the keys of ``analysis:`` in a deploy step, checks one per line."""
+
+    min_requests = forms.IntegerField(
+        min_value=1, max_value=1_000_000, initial=200, help_text="Requests each arm needs before it is judged."
+    )
+    max_duration = forms.CharField(
+        max_length=20, initial="30m", help_text="Not enough traffic by then fails the canary, e.g. 30m, 2h."
+    )
+    checks = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        initial="\n".join(DEFAULT_CANARY_CHECKS),
+        help_text="One per line, the policy gate's grammar; primary.<metric> is the stable arm over the same window.",
+    )
+    on_pass = forms.ChoiceField(choices=[("promote", "promote"), ("hold", "hold")], initial="promote")
+    on_fail = forms.ChoiceField(choices=[("rollback", "roll back"), ("hold", "hold")], initial="rollback")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        checks = [line.strip() for line in data["checks"].splitlines() if line.strip()]
+        if len(checks) > MAX_ANALYSIS_CHECKS:
+            raise forms.ValidationError(f"At most {MAX_ANALYSIS_CHECKS} checks; this has {len(checks)}.")
+        analysis, problems = analysis_problems({**data, "checks": checks})
+        if problems:
+            raise forms.ValidationError([p[:1].upper() + p[1:] for p in problems])
+        data["analysis"] = analysis
         return data

@@ -204,6 +204,37 @@ def notify_alert(alert, text):
     queue_webhooks(webhook_urls(addresses), payload, Delivery.Purpose.ALERT, alert=alert)
 
 
+def notify_canary_verdict(analysis):
+    """A canary was judged: whoever started its analysis (the run's requester for a pipeline's deploy) and the
+    environment's approvers, who let the version in, hear the verdict and what the system did."""
+    deployment = analysis.deployment
+    users = group_members([f"group:{g}" for g in deployment.environment.approver_groups or []])
+    starter = analysis.run.requester if analysis.run_id else None
+    if starter is None:
+        starter = get_user_model().objects.filter(username=analysis.started_by, is_active=True).first()
+    if starter is not None and starter not in users:
+        users.append(starter)
+    done = {
+        "passed": f"promoted v{analysis.canary_version.version} to primary",
+        "failed": f"rolled the canary v{analysis.canary_version.version} back",
+        "held": "left the canary for a person to decide",
+        "cancelled": "changed nothing (the canary had gone)",
+    }[analysis.status]
+    text = (
+        f"Canary analysis of {deployment.model.name} in {deployment.environment.name}: {analysis.verdict or 'ended'}"
+        f"; the system {done}. {analysis.reason}"
+    )[:300]
+    url = f"/deployments/{deployment.environment.name}/{deployment.model.name}/"
+    Notification.objects.notify(users, text, url)
+    queue_emails(
+        [u.email for u in users if u.email],
+        f"[MLOps Site] {text[:200]}",
+        f"{text}\n\n{settings.SITE_URL}{url}\n",
+        Delivery.Purpose.DEPLOYMENT,
+        run=analysis.run,
+    )
+
+
 def notify_admins(text, url=""):
     """Something an admin must look at (a model file that failed its check): in-app and by e-mail."""
     users = group_members(["group:admins"])

@@ -13,7 +13,7 @@ from pipelines_app import notifications
 from pipelines_app.engine import approvals, reactions, runs, triggers
 from pipelines_app.models import WorkerHeartbeat
 from pipelines_app.models.audit import AuditEvent, append_anchor
-from pipelines_app.monitoring import alerts, reports, rollups
+from pipelines_app.monitoring import alerts, canary, reports, rollups
 from pipelines_app.serving import prediction_log
 
 
@@ -139,6 +139,12 @@ def fold_rollups():
 def evaluate_alerts():
     """Periodic (beat, monitoring queue): fire, update and resolve alerts from the rules."""
     return alerts.evaluate()
+
+
+@shared_task
+def judge_canaries():
+    """Periodic (beat, monitoring queue, every minute): measure and judge the running canary analyses."""
+    return canary.judge_running()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

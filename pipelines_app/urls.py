@@ -91,6 +91,11 @@ urlpatterns = [
     path("deployments/environments/<slug:name>/", deployments.environment_edit, name="environment-edit"),
     path("deployments/<slug:environment>/<str:model>/", deployments.deployment_detail, name="deployment-detail"),
     path(
+        "deployments/<slug:environment>/<str:model>/analysis/",
+        deployments.deployment_analysis,
+        name="deployment-analysis",
+    ),
+    path(
         "deployments/<slug:environment>/<str:model>/<slug:action>/",
         deployments.deployment_action,
         name="deployment-action",

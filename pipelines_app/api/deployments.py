@@ -1,4 +1,5 @@
-"""Deployments: what serves where (now or at a given time), rollback, promote or abort a canary, and feedback."""
+"""Deployments: what serves where (now or at a given time), rollback, promote or abort a canary, judge it
+automatically (canary analysis)."""
 
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
@@ -9,16 +10,32 @@ from rest_framework.views import APIView
 
 from pipelines_app.engine import deployments as engine
 from pipelines_app.models import Deployment, DeploymentEvent
+from pipelines_app.monitoring import canary
 from pipelines_app.permissions import Role
+from pipelines_app.spec.steps import analysis_problems
+
+# History events as DESIGN §7 names them; ``action`` keeps the stored name.
+EVENT_NAMES = {
+    "canary": "canary_started",
+    "promote_canary": "canary_promoted",
+    "abort_canary": "canary_rolled_back",
+    "shadow": "shadow_started",
+    "stop_shadow": "shadow_stopped",
+}
 
 
 class DeploymentEventSerializer(serializers.ModelSerializer):
+    event = serializers.SerializerMethodField()
     version = serializers.IntegerField(source="version.version", default=None)
     previous_version = serializers.IntegerField(source="previous_version.version", default=None)
+    actor = serializers.CharField(source="actor_name")
 
     class Meta:
         model = DeploymentEvent
-        fields = ["action", "version", "previous_version", "actor_name", "run", "created_at"]
+        fields = ["event", "action", "version", "previous_version", "actor", "actor_name", "run", "created_at"]
+
+    def get_event(self, event) -> str:
+        return EVENT_NAMES.get(event.action, event.action)
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -89,9 +106,29 @@ class DeploymentDetail(APIView):
                 "canary_version": state["canary"].version if state["canary"] else None,
                 "shadow_version": state["shadow"].version if state["shadow"] else None,
             }
+        latest = deployment.analyses.select_related("canary_version", "primary_version").first()
+        body["analysis"] = canary.describe(latest) if latest else None
         events = deployment.events.select_related("version", "previous_version")[:200]
         body["history"] = DeploymentEventSerializer(events, many=True).data
         return Response(body)
+
+
+class StartAnalysis(APIView):
+    """Judge the canary now serving automatically: the body is a deploy step's ``analysis:`` as JSON."""
+
+    required_roles = {"write": Role.EDITOR}
+
+    @extend_schema(request=dict, responses=dict)
+    def post(self, request, environment, model):
+        deployment = _deployment(environment, model)
+        analysis, problems = analysis_problems(request.data)
+        if problems:
+            return Response({"analysis": problems}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            started = engine.analyse_canary(deployment, analysis, request.user)
+        except engine.DeploymentRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(canary.describe(started), status=status.HTTP_201_CREATED)
 
 
 class _DeploymentAction(APIView):

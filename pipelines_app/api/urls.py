@@ -18,6 +18,11 @@ urlpatterns = [
     path("deployments/<slug:environment>/<str:model>/", deployments.DeploymentDetail.as_view(), name="api-deployment"),
     path("deployments/<slug:environment>/<str:model>/rollback/", deployments.Rollback.as_view(), name="api-rollback"),
     path(
+        "deployments/<slug:environment>/<str:model>/analysis/",
+        deployments.StartAnalysis.as_view(),
+        name="api-canary-analysis",
+    ),
+    path(
         "deployments/<slug:environment>/<str:model>/promote-canary/",
         deployments.PromoteCanary.as_view(),
         name="api-promote-canary",

@@ -17,6 +17,7 @@ from pipelines_app.models import (
     ApprovalRequest,
     ApprovalStatus,
     AuditEvent,
+    CanaryAnalysis,
     Deployment,
     DeploymentEvent,
     Event,
@@ -25,8 +26,9 @@ from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.protection import Rules
 
 
-def deploy_version(environment, version, actor, strategy="replace", canary_percent=0, run=None):
-    """Make ``version`` serve in ``environment`` (replace, canary or shadow) and record it."""
+def deploy_version(environment, version, actor, strategy="replace", canary_percent=0, run=None, analysis=None):
+    """Make ``version`` serve in ``environment`` (replace, canary or shadow) and record it. ``analysis`` (a
+    ``spec.steps.CanaryAnalysis``) starts judging a canary automatically."""
     with transaction.atomic():
         deployment, created = Deployment.objects.select_for_update().get_or_create(
             environment=environment, model=version.model
@@ -44,6 +46,8 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
                 f"Asked for {asked}, but this was the first deploy here: there was no primary to compare with, "
                 f"so v{version.version} went out whole."
             )
+            if analysis is not None:
+                note += " Its canary analysis had nothing to compare either and did not start."
         if strategy == "canary":
             deployment.canary_version, deployment.canary_percent = version, canary_percent
         elif strategy == "shadow":
@@ -53,7 +57,11 @@ def deploy_version(environment, version, actor, strategy="replace", canary_perce
             deployment.canary_version, deployment.canary_percent = None, 0
         deployment.updated_at = timezone.now()
         deployment.save()
+        if strategy != "shadow":
+            _end_analyses(deployment, f"v{version.version} was deployed as {strategy} before it was judged")
         name = actor if isinstance(actor, str) else actor.get_username()
+        if strategy == "canary" and analysis is not None:
+            start_analysis(deployment, analysis, name, run=run)
         DeploymentEvent.objects.create(
             deployment=deployment,
             action=strategy if strategy != "replace" else "deploy",
@@ -182,8 +190,64 @@ def rollback_target(deployment):
     return None
 
 
+def start_analysis(deployment, analysis, actor, run=None):
+    """Start judging ``deployment``'s canary against its primary (``analysis``: a ``spec.steps.CanaryAnalysis``);
+    call it inside the transaction that holds the deployment's row lock. ``monitoring.canary.judge`` does the
+    rest."""
+    if deployment.canary_version_id is None or deployment.primary_version_id is None:
+        raise DeploymentRefused(f"{deployment} has no canary to analyse.")
+    if CanaryAnalysis.objects.running().filter(deployment=deployment).exists():
+        raise DeploymentRefused(f"An analysis of {deployment}'s canary is already running.")
+    name = actor if isinstance(actor, str) else actor.get_username()
+    started = CanaryAnalysis.objects.create(
+        deployment=deployment,
+        canary_version_id=deployment.canary_version_id,
+        primary_version_id=deployment.primary_version_id,
+        min_requests=analysis.min_requests,
+        max_duration_s=analysis.max_duration_seconds,
+        checks=[check.model_dump() for check in analysis.checks],
+        on_pass=analysis.on_pass,
+        on_fail=analysis.on_fail,
+        started_by=name,
+        run=run,
+    )
+    AuditEvent.objects.record(
+        actor,
+        "deployment.analysis_started",
+        deployment,
+        {
+            "analysis": started.pk,
+            "canary": deployment.canary_version.version,
+            "checks": [check.text for check in analysis.checks],
+            "min_requests": analysis.min_requests,
+            "max_duration": analysis.max_duration,
+            "on_pass": analysis.on_pass,
+            "on_fail": analysis.on_fail,
+        },
+    )
+    return started
+
+
+@retry_on_deadlock
+def analyse_canary(deployment, analysis, actor):
+    """Start an analysis of the canary now serving (one made from the registry, say); DeploymentRefused when
+    there is no canary or one is already being judged."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        return start_analysis(deployment, analysis, actor)
+
+
+def _end_analyses(deployment, reason):
+    """A person (or a new deploy) changed the canary before its analysis judged it: the analysis stops."""
+    CanaryAnalysis.objects.running().filter(deployment=deployment).update(
+        status=CanaryAnalysis.Status.CANCELLED, reason=reason[:500], decided_at=timezone.now()
+    )
+
+
 def _change(deployment, actor, action, version, previous, verb, payload, run=None):
     name = actor if isinstance(actor, str) else actor.get_username()
+    if action != "stop_shadow":
+        _end_analyses(deployment, f"{action.replace('_', ' ')} by {name}")
     deployment.updated_at = timezone.now()
     deployment.save()
     DeploymentEvent.objects.create(

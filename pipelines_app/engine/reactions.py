@@ -14,6 +14,7 @@ lost; after ``MAX_ATTEMPTS`` the event is left failed for an admin to see on the
 | run.ended          | the file's notifications for the run's status                                |
 | alert.fired        | tell the rule's recipients; start the drift-triggered pipelines               |
 | alert.resolved     | tell the rule's recipients                                                   |
+| canary.judged      | tell who started the analysis and the environment's approvers                |
 """
 
 import logging
@@ -24,8 +25,8 @@ from django.utils import timezone
 
 from pipelines_app.engine import approvals
 from pipelines_app.engine.triggers import start_for_drift
-from pipelines_app.models import Alert, Event
-from pipelines_app.notifications import notify_alert, notify_reviewers, notify_run_event
+from pipelines_app.models import Alert, CanaryAnalysis, Event
+from pipelines_app.notifications import notify_alert, notify_canary_verdict, notify_reviewers, notify_run_event
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,13 @@ def _alert_resolved(event):
     notify_alert(alert, f"Resolved: {alert.message}")
 
 
+def _canary_judged(event):
+    analysis = CanaryAnalysis.objects.select_related(
+        "deployment__model", "deployment__environment", "canary_version", "run__triggered_by"
+    ).get(pk=event.payload["analysis"])
+    notify_canary_verdict(analysis)
+
+
 REACTIONS = {
     Event.Kind.APPROVAL_REQUESTED: _approval_requested,
     Event.Kind.APPROVAL_DECIDED: _approval_decided,
@@ -71,6 +79,7 @@ REACTIONS = {
     Event.Kind.RUN_ENDED: _run_changed,
     Event.Kind.ALERT_FIRED: _alert_fired,
     Event.Kind.ALERT_RESOLVED: _alert_resolved,
+    Event.Kind.CANARY_JUDGED: _canary_judged,
 }
 
 

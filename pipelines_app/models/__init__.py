@@ -4,7 +4,7 @@ from .accounts import ApiToken
 from .approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from .audit import AuditEvent
 from .datasets import Dataset, DatasetVersion
-from .deployments import Deployment, DeploymentEvent, Environment
+from .deployments import CanaryAnalysis, Deployment, DeploymentEvent, Environment
 from .events import Event
 from .monitoring import Alert, AlertRule, DriftReport, Rollup, RollupCursor
 from .notifications import Delivery, Notification
@@ -25,6 +25,7 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Delivery",
+    "CanaryAnalysis",
     "Deployment",
     "DeploymentEvent",
     "DriftReport",

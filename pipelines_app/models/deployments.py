@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -112,3 +114,59 @@ def production_metrics(model_name, environment="production"):
     if deployment is None or deployment.primary_version is None:
         return None
     return {**deployment.primary_version.metrics, "_version": deployment.primary_version.version}
+
+
+class CanaryAnalysisQuerySet(models.QuerySet):
+    def running(self):
+        return self.filter(status=CanaryAnalysis.Status.RUNNING)
+
+
+class CanaryAnalysis(models.Model):
+    """Automated verification of one canary (``analysis:`` on a canary deploy, or started by hand): both arms
+    measured over the same window from the prediction logs, judged by ``checks`` once each arm has
+    ``min_requests``, then promoted or rolled back by the system (``monitoring.canary``). The row records what was
+    measured and decided; it never acts."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        HELD = "held", "held for a person"
+        CANCELLED = "cancelled", "cancelled"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="analyses")
+    canary_version = models.ForeignKey("ModelVersion", on_delete=models.PROTECT, related_name="+")
+    primary_version = models.ForeignKey("ModelVersion", on_delete=models.PROTECT, related_name="+")
+    min_requests = models.PositiveIntegerField(default=200)
+    max_duration_s = models.PositiveIntegerField(default=1800)
+    checks = models.JSONField(default=list, help_text="Parsed CanaryCheck rules, as the spec stores them.")
+    on_pass = models.CharField(max_length=10, default="promote")
+    on_fail = models.CharField(max_length=10, default="rollback")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    verdict = models.CharField(max_length=10, blank=True, help_text="pass or fail, once judged (also when held).")
+    reason = models.TextField(blank=True)
+    measured = models.JSONField(default=dict, blank=True, help_text="{'canary': {...}, 'primary': {...}} values.")
+    results = models.JSONField(default=list, blank=True, help_text="Each check with both arms' values.")
+    started_at = models.DateTimeField(default=timezone.now)
+    measured_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=150, help_text="Who started it: a user name, or system for a run.")
+    run = models.ForeignKey("PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = CanaryAnalysisQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One analysis at a time per deployment: a second would judge the same canary twice.
+            models.UniqueConstraint(
+                fields=["deployment"], condition=models.Q(status="running"), name="one_running_analysis"
+            ),
+        ]
+
+    def __str__(self):
+        return f"analysis of {self.canary_version} in {self.deployment.environment}"
+
+    @property
+    def deadline(self):
+        return self.started_at + timedelta(seconds=self.max_duration_s)

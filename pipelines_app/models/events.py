@@ -23,6 +23,7 @@ class Event(models.Model):
         APPROVAL_DECIDED = "approval.decided", "approval decided"
         ALERT_FIRED = "alert.fired", "alert fired"
         ALERT_RESOLVED = "alert.resolved", "alert resolved"
+        CANARY_JUDGED = "canary.judged", "canary judged"
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"

@@ -78,6 +78,7 @@ class Delivery(models.Model):
         ALERT = "alert", "alert"
         APPROVAL = "approval", "approval"
         ADMIN = "admin", "admin notice"
+        DEPLOYMENT = "deployment", "deployment change"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"

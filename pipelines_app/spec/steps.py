@@ -7,7 +7,7 @@ outputs later steps may reference (`${steps.<name>.<output>}`) and how the stage
 import re
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, GetCoreSchemaHandler, field_validator, model_validator
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, ValidationError, field_validator, model_validator
 from pydantic_core import core_schema
 
 from .data_checks import DataCheck
@@ -15,7 +15,7 @@ from .durations import DurationError, parse_duration
 from .errors import describe, did_you_mean
 from .estimators import EstimatorError, estimator_parameters, load_estimator, param_problem
 from .fields import IDENTIFIER, STRICT, NonBlank, Recipient, spec_problem
-from .rules import PolicyRule
+from .rules import CanaryCheck, PolicyRule
 
 _DATASET = re.compile(r"^(?P<slug>[A-Za-z0-9_-]+)(?:@(?P<version>\d+))?$")
 
@@ -230,6 +230,51 @@ class ApprovalStep(BaseStep):
         return parse_duration(self.timeout)
 
 
+# What a canary is judged by when its analysis names no checks: DESIGN §6's example.
+DEFAULT_CANARY_CHECKS = (
+    "error_rate <= primary.error_rate + 0.01",
+    "latency_p95_ms <= primary.latency_p95_ms * 1.5",
+    "score_psi <= 0.2",
+    "positive_rate >= primary.positive_rate - 0.1",
+    "positive_rate <= primary.positive_rate + 0.1",
+)
+MAX_ANALYSIS_DURATION_S = 7 * 86400
+MAX_ANALYSIS_CHECKS = 20
+
+
+class CanaryAnalysis(BaseModel):
+    """Automated canary verification: once ``min_requests`` reached each arm, ``checks`` compare the canary arm
+    with the primary arm over the same window; the canary is then promoted or rolled back (or held for a
+    person). Not enough traffic by ``max_duration`` counts as a failure."""
+
+    model_config = STRICT
+
+    min_requests: int = Field(default=200, ge=1, le=1_000_000)
+    max_duration: str = "30m"
+    checks: list[CanaryCheck] = Field(
+        default_factory=lambda: [CanaryCheck.model_validate(text) for text in DEFAULT_CANARY_CHECKS],
+        min_length=1,
+        max_length=MAX_ANALYSIS_CHECKS,
+    )
+    on_pass: Literal["promote", "hold"] = "promote"  # noqa: S105  (a verdict's action, not a password)
+    on_fail: Literal["rollback", "hold"] = "rollback"
+
+    @field_validator("max_duration", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        try:
+            seconds = parse_duration(value)
+        except DurationError as exc:
+            raise spec_problem(f"max_duration {exc}") from None
+        if seconds > MAX_ANALYSIS_DURATION_S:
+            raise spec_problem(f"max_duration '{value}' is longer than the most an analysis may run, 7d")
+        return value
+
+    @property
+    def max_duration_seconds(self) -> int:
+        return parse_duration(self.max_duration)
+
+
 class DeployStep(BaseStep):
     """Deploy the run's model to an environment: replace the primary, split traffic (canary), or shadow it."""
 
@@ -239,6 +284,7 @@ class DeployStep(BaseStep):
     environment: NonBlank
     strategy: Literal["replace", "canary", "shadow"] = "replace"
     canary_percent: int | None = Field(default=None, ge=1, le=99)
+    analysis: CanaryAnalysis | None = None
 
     @model_validator(mode="after")
     def _canary_percent_with_canary(self):
@@ -249,6 +295,10 @@ class DeployStep(BaseStep):
         if self.strategy != "canary" and self.canary_percent is not None:
             raise spec_problem(
                 f"canary_percent only applies to strategy canary, not {self.strategy}", at=("canary_percent",), key=True
+            )
+        if self.strategy != "canary" and self.analysis is not None:
+            raise spec_problem(
+                f"analysis judges a canary; strategy {self.strategy} has none", at=("analysis",), key=True
             )
         return self
 
@@ -307,3 +357,23 @@ class StepField:
     def __get_pydantic_core_schema__(cls, source, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         choices = {name: handler.generate_schema(model) for name, model in STEP_TYPES.items()}
         return core_schema.tagged_union_schema(choices, discriminator="type")
+
+
+def analysis_problems(data) -> tuple[CanaryAnalysis | None, list[str]]:
+    """A canary analysis given outside a pipeline file (the deployment page, the API): the parsed analysis, or
+    None and a sentence per problem."""
+    if not isinstance(data, dict):
+        keys = "min_requests, max_duration, checks, on_pass and on_fail"
+        return None, [f"an analysis is a mapping of {keys}, not {describe(data)}"]
+    try:
+        return CanaryAnalysis.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "analysis"
+            field = str(error["loc"][0]) if error["loc"] else "analysis"
+            message = error["msg"].replace("{field}", field).replace("{where}", "the analysis")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key '{where}'; the keys are {', '.join(CanaryAnalysis.model_fields)}"
+            problems.append(message if error["type"] in ("spec", "extra_forbidden") else f"{where}: {message}")
+        return None, problems

@@ -47,9 +47,19 @@ class DeployStep(Step):
                         f"approval {own.pk} is {own.get_status_display()} and does not meet the rules of "
                         f"{environment.name} ({Rules.of(environment).describe()})"
                     )
-        deploy_version(environment, version, "system", spec.strategy, spec.canary_percent or 0, run=run)
+        deployment = deploy_version(
+            environment, version, "system", spec.strategy, spec.canary_percent or 0, run=run, analysis=spec.analysis
+        )
         ctx.log(f"deployed {version} to {environment.name} ({spec.strategy})")
-        return {"environment": environment.name, "model_version": version.version, "strategy": spec.strategy}
+        outputs = {"environment": environment.name, "model_version": version.version, "strategy": spec.strategy}
+        analysis = deployment.analyses.running().first() if spec.analysis else None
+        if analysis is not None:
+            ctx.log(
+                f"canary analysis {analysis.pk} started: judged once each arm has {analysis.min_requests} requests, "
+                f"within {spec.analysis.max_duration}"
+            )
+            outputs["analysis"] = analysis.pk
+        return outputs
 
 
 class RollbackStep(Step):

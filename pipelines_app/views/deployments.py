@@ -17,13 +17,16 @@ from django.views.decorators.http import require_POST
 from pipelines_app.engine.deployments import (
     DeploymentRefused,
     abort_canary,
+    analyse_canary,
     promote_canary,
     rollback,
     rollback_target,
     stop_shadow,
 )
+from pipelines_app.forms import CanaryAnalysisForm
 from pipelines_app.models import AuditEvent, Deployment, DeploymentEvent, Environment, PredictionLog
 from pipelines_app.models.protection import environment_timeout
+from pipelines_app.monitoring import canary
 from pipelines_app.permissions import Role, has_role, role_required
 
 RATE_WINDOW = timedelta(minutes=5)
@@ -60,8 +63,9 @@ def deployment_detail(request, environment, model):
     return _detail_page(request, _get_deployment(environment, model))
 
 
-def _detail_page(request, deployment, status=200):
+def _detail_page(request, deployment, status=200, analysis_form=None):
     """The deployment page; after a refused action, with its reason and a 4xx status."""
+    latest_analysis = deployment.analyses.select_related("canary_version", "primary_version").first()
     events = list(deployment.events.select_related("version", "previous_version", "run")[:200])
     notes = deployment.deploy_notes()
     for event in events:
@@ -97,10 +101,40 @@ def _detail_page(request, deployment, status=200):
             "can_change": has_role(request.user, Role.EDITOR),
             "rollback_to": rollback_target(deployment),
             "why_no_canary": why_no_canary,
+            **_analysis_context(latest_analysis),
+            "analysis_form": analysis_form or CanaryAnalysisForm(),
             "serve_url": f"/serve/{deployment.model.name}/{deployment.environment.name}/invocations",
         },
         status=status,
     )
+
+
+# How an analysis's status reads as the site's one status badge (runs/partials/status.html).
+ANALYSIS_BADGES = {"running": "running", "passed": "succeeded", "failed": "failed", "held": "waiting_approval",
+                   "cancelled": "cancelled"}  # fmt: skip
+
+
+def _analysis_context(analysis):
+    """The latest analysis for the page: its description, badge and what its chart draws (each checked metric,
+    both arms and the limit)."""
+    if analysis is None:
+        return {"analysis": None}
+    described = canary.describe(analysis)
+    chart = {
+        "status": described["status"],
+        "metrics": [
+            {
+                "metric": c["metric"],
+                "rule": c["rule"],
+                "canary": c["canary"],
+                "primary": c["primary"],
+                "threshold": c["threshold"],
+                "passed": c["passed"],
+            }
+            for c in described["checks"]
+        ],  # fmt: skip
+    }
+    return {"analysis": described, "analysis_badge": ANALYSIS_BADGES[described["status"]], "analysis_chart": chart}
 
 
 ACTIONS = {
@@ -125,6 +159,26 @@ def deployment_action(request, environment, model, action):
         return _detail_page(request, _get_deployment(environment, model), status=409)
     messages.success(
         request, done.format(primary=deployment.primary_version.version if deployment.primary_version else "—")
+    )
+    return redirect("deployment-detail", environment, model)
+
+
+@require_POST
+@role_required(Role.EDITOR)
+def deployment_analysis(request, environment, model):
+    """Start judging the canary automatically, as a deploy step's ``analysis:`` would have."""
+    deployment = _get_deployment(environment, model)
+    form = CanaryAnalysisForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, deployment, status=400, analysis_form=form)
+    try:
+        analyse_canary(deployment, form.cleaned_data["analysis"], request.user)
+    except DeploymentRefused as exc:
+        messages.error(request, str(exc))
+        return _detail_page(request, _get_deployment(environment, model), status=409, analysis_form=form)
+    messages.success(
+        request,
+        f"Analysis started: the canary is judged once each arm has {form.cleaned_data['min_requests']} requests.",
     )
     return redirect("deployment-detail", environment, model)
 

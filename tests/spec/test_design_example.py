@@ -108,7 +108,8 @@ def test_design_example_reads_as_written():
     assert fit.estimator_class().__name__ == "HistGradientBoostingClassifier"
     rule = spec.step("quality-gate").rules[2]
     assert (rule.metric, rule.op, rule.rhs_number) == ("roc_auc", ">=", None)
-    assert rule.rhs_baseline.model_dump() == {"baseline": "production", "metric": "roc_auc", "offset": -0.01}
+    baseline = {"baseline": "production", "metric": "roc_auc", "factor": 1.0, "offset": -0.01}
+    assert rule.rhs_baseline.model_dump() == baseline
     approval = spec.step("approve-production")
     assert isinstance(approval, ApprovalStep) and approval.timeout_seconds == 24 * 3600
     canary = spec.step("deploy-production")

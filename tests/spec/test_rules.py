@@ -26,6 +26,7 @@ def test_rules_parse_into_a_structured_form():
     assert parse_rule("roc_auc>=production.roc_auc-0.01")["rhs_baseline"] == {
         "baseline": "production",
         "metric": "roc_auc",
+        "factor": 1.0,
         "offset": -0.01,
     }
     assert parse_rule("f1 != production.f1 + 1e-3")["rhs_baseline"]["offset"] == 0.001
@@ -40,7 +41,7 @@ def test_rules_parse_into_a_structured_form():
         ">= 0.8",
         "roc auc >= 0.8",
         "roc_auc >= high",
-        "roc_auc >= production.roc_auc * 2",
+        "roc_auc >= production.roc_auc / 2",
         "roc_auc = 0.8",
     ],
 )
