@@ -52,9 +52,17 @@ class DatasetSchemaForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.version = version
         self.columns = version.columns()
+        described = version.dataset.column_descriptions or {}
         for i, column in enumerate(self.columns):
             self.fields[f"kind_{i}"] = forms.ChoiceField(
                 choices=self.KINDS, label=column, initial=version.schema[column]
+            )
+            self.fields[f"description_{i}"] = forms.CharField(
+                required=False,
+                max_length=200,
+                label=f"What {column} means",
+                initial=described.get(column, ""),
+                widget=forms.TextInput(attrs={"aria-label": f"What {column} means"}),
             )
         self.fields["target"] = forms.ChoiceField(
             choices=[("", "— none —")] + [(c, c) for c in self.columns], required=False, initial=version.target
@@ -63,9 +71,14 @@ class DatasetSchemaForm(forms.Form):
     def kind_fields(self):
         return [self[f"kind_{i}"] for i in range(len(self.columns))]
 
+    def column_rows(self):
+        """(column, kind field, description field) per column, for the schema table."""
+        return [(c, self[f"kind_{i}"], self[f"description_{i}"]) for i, c in enumerate(self.columns)]
+
     def clean(self):
         data = super().clean()
         data["schema"] = {column: data.get(f"kind_{i}") for i, column in enumerate(self.columns)}
+        data["descriptions"] = {column: data.get(f"description_{i}") or "" for i, column in enumerate(self.columns)}
         return data
 
 

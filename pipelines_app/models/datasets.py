@@ -19,6 +19,11 @@ class Dataset(models.Model):
 
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    column_descriptions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Column → what it means in business terms; reasons for a decision are given in these words.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -35,6 +40,15 @@ class Dataset(models.Model):
 
     def latest_version(self):
         return self.versions.order_by("-number").first()
+
+    def describe_columns(self, descriptions: dict[str, str], user):
+        """Say what columns mean (blank: no description); audited when anything changed."""
+        kept = {column: text.strip() for column, text in descriptions.items() if text and text.strip()}
+        if kept == self.column_descriptions:
+            return
+        self.column_descriptions = kept
+        self.save(update_fields=["column_descriptions"])
+        AuditEvent.objects.record(user, "dataset.columns_described", self, {"descriptions": kept})
 
 
 def too_large_message(size):

@@ -74,6 +74,9 @@ class PredictionLog(models.Model):
     inputs = LogJSONField(default=dict, help_text="Feature → list of values, one per row (null: missing).")
     predictions = LogJSONField(default=list)
     scores = LogJSONField(null=True, blank=True, help_text="Probability of the positive class per row.")
+    explanations = LogJSONField(
+        null=True, blank=True, help_text="Per row {base, contributions, reasons}, when the caller asked ?explain."
+    )
     latency_ms = models.FloatField(default=0)
     status_code = models.PositiveSmallIntegerField(default=200)
     error = models.TextField(blank=True)

@@ -2,9 +2,9 @@
 
 ``decision(row_id)`` finds the logged request by the row's id (the server's, or the caller's own X-Request-ID, as
 feedback finds it) and returns the row's inputs, the answer, the model version that gave it, its reasons and the
-true label if one came back. The reasons are computed again from the logged inputs with the version that
-answered: a version's model file and training profile never change, so they are exactly the ones the caller got
-with ``?explain`` (or would have).
+true label if one came back. Where the caller asked ``?explain``, the explanation it was given was logged with the
+prediction and is shown as given; otherwise it is computed from the logged inputs with the version that answered
+(a version's model file and training profile never change, so it is the one the caller would have got).
 """
 
 from __future__ import annotations
@@ -42,10 +42,18 @@ def decision(row_id: str, reasons: int = REASONS) -> dict | None:
         "inputs": inputs,
         "prediction": log.predictions[row] if log.predictions else None,
         "score": log.scores[row] if log.scores else None,
-        "explanation": _explanation(version, inputs, reasons),
+        "explanation": _logged(log, row) or _explanation(version, inputs, reasons),
         "label": feedback,
         "version_url": version.get_absolute_url() if version else None,
     }
+
+
+def _logged(log, row):
+    """The explanation the caller was given for this row, as logged, or None (it did not ask)."""
+    explanations = log.explanations
+    if isinstance(explanations, list) and row < len(explanations) and isinstance(explanations[row], dict):
+        return {**explanations[row], "logged": True}
+    return None
 
 
 def _explanation(version, inputs, reasons):

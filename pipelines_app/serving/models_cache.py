@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines_app.ml.artifacts import ArtifactIntegrityError, load_model
-from pipelines_app.models import AuditEvent
+from pipelines_app.models import AuditEvent, Dataset
 from pipelines_app.notifications import notify_admins
 from pipelines_app.serving import fastpath
 from pipelines_app.serving.fresh_cache import FreshCache
@@ -47,6 +47,7 @@ class LoadedModel:
     fast_problem: str
     reference: np.ndarray | None = None  # the encoded reference applicant, for explanations (fast linear path)
     threshold: float | None = None  # the version's decision threshold (by cost), else the most probable class
+    meanings: dict[str, str] | None = None  # column → what it means (the dataset's descriptions), for reasons
 
     @property
     def scoring_path(self):
@@ -66,12 +67,19 @@ class LoadedModel:
         sign = 1.0 if self.positive_index == 1 else -1.0  # the estimator's log-odds are of its second class
         names = list(by_column)
         matrix = np.column_stack([by_column[name] for name in names]) * sign
+        meanings = self.meanings or {}
         explanations = []
         for row in matrix.tolist():
             contributions = dict(zip(names, row, strict=True))
             toward_negative = sorted((value, name) for name, value in contributions.items() if value < 0)
+            reasons = [n for _, n in toward_negative[:k]]
             explanations.append(
-                {"base": base * sign, "contributions": contributions, "reasons": [n for _, n in toward_negative[:k]]}
+                {
+                    "base": base * sign,
+                    "contributions": contributions,
+                    "reasons": reasons,
+                    "reason_texts": [meanings.get(name) or name for name in reasons],
+                }
             )
         return explanations
 
@@ -167,7 +175,18 @@ def _load(version) -> LoadedModel:
         fast_problem=problem,
         reference=_reference(scorer, version),
         threshold=version.decision_threshold,
+        meanings=_meanings(version),
     )
+
+
+def _meanings(version) -> dict[str, str]:
+    """What the version's columns mean, from its training dataset's descriptions (empty when none are given)."""
+    if version.dataset_version_id is None:
+        return {}
+    found = Dataset.objects.filter(versions__pk=version.dataset_version_id).values_list(
+        "column_descriptions", flat=True
+    )
+    return dict(found.first() or {})
 
 
 def _reference(scorer, version):

@@ -68,11 +68,11 @@ def buffer():
 
 # One entry per request and role, named as the PredictionLog columns it fills: request_id, client_request_id,
 # deployment_id, model_version_id, role, rows, inputs (column name → values), predictions, scores, latency_ms,
-# status_code (absent: 200), error, created_at (a Unix time), and shadow_version_id (a version to score the same
-# rows in the drain, or None).
+# status_code (absent: 200), error, created_at (a Unix time), shadow_version_id (a version to score the same
+# rows in the drain, or None) and explanations (the rows' reasons when the caller asked ``?explain``, else None).
 # The bulky parts of an entry travel as JSON text of their own, so that the drain hands them to the database
 # without parsing and re-encoding them. 0x1e never occurs in orjson's output (it escapes control characters).
-_BULKY = ("inputs", "predictions", "scores")
+_BULKY = ("inputs", "predictions", "scores", "explanations")
 _SEPARATOR = b"\x1e"
 # One flush pushes its entries as one Redis item, joined by 0x1d: a single 9 KB entry costs redis-py about 20 µs
 # as an item of its own and 4 µs as part of a larger one (measured with 100-row entries).
@@ -122,7 +122,7 @@ def new_request_id(at: float | None = None) -> str:
 
 
 def log_answer(request_id, n, route, loaded, role, columns, predictions, probabilities, latency, client_id=None,
-               at=None):  # fmt: skip
+               at=None, explanations=None):  # fmt: skip
     """Log a scored request: ``at`` is its Unix time (now unless the traffic simulator dates it, ``backdated``).
     With logging switched off (``SERVING_LOG_PREDICTIONS``) the request is only counted."""
     if not settings.SERVING_LOG_PREDICTIONS:
@@ -141,6 +141,7 @@ def log_answer(request_id, n, route, loaded, role, columns, predictions, probabi
             "inputs": columns,  # orjson writes NaN (missing) as null
             "predictions": predictions,
             "scores": probabilities if loaded.positive_index is not None else None,
+            "explanations": explanations,
             "latency_ms": round(latency, 3),
             "created_at": time.time() if at is None else at,
         }
@@ -305,8 +306,9 @@ COLUMNS = (
     "status_code",
     "error",
     "created_at",
+    "explanations",
 )
-_JSON_COLUMNS = tuple(COLUMNS.index(name) for name in ("inputs", "predictions", "scores"))
+_JSON_COLUMNS = tuple(COLUMNS.index(name) for name in _BULKY)
 
 
 def write(entries: list[dict]) -> int:
@@ -368,14 +370,15 @@ def _insert(rows):
     objects = []
     for row in rows:
         fields = dict(zip(COLUMNS, row, strict=True))
-        for name in ("inputs", "predictions", "scores"):
+        for name in _BULKY:
             if isinstance(fields[name], RawJSON):
                 fields[name] = orjson.loads(str(fields[name]))  # orjson takes exact str only
         objects.append(PredictionLog(**fields))
     PredictionLog.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
 
 
-def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error=""):
+def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=None, latency=0.0, code=200, error="",
+         explanations=None):  # fmt: skip
     return (
         entry["request_id"],
         entry.get("client_request_id"),  # the caller's X-Request-ID, or None (absent from the oldest entries)
@@ -390,6 +393,7 @@ def _row(entry, version_id, role, n=0, inputs=None, predictions=None, scores=Non
         code,
         error[:2000],
         datetime.fromtimestamp(entry["created_at"], tz=UTC),
+        explanations,
     )
 
 
@@ -408,7 +412,12 @@ def _rows(entry):
     n = entry["rows"]
     inputs = entry["inputs"]  # JSON text from the buffer; missing values are already null
     version_id, predictions, scores = entry["model_version_id"], entry["predictions"], entry.get("scores")
-    rows = [_row(entry, version_id, entry["role"], n, inputs, predictions, scores, entry["latency_ms"])]
+    rows = [
+        _row(
+            entry, version_id, entry["role"], n, inputs, predictions, scores, entry["latency_ms"],
+            explanations=entry.get("explanations"),
+        )
+    ]  # fmt: skip
     if entry.get("shadow_version_id"):
         rows.append(_shadow_row(entry, inputs))
     return rows

@@ -58,8 +58,9 @@ class ScoringRequest:
         )
         return Scored(columns, n, *self.loaded.score_all(columns, n))
 
-    def log_answer(self, scored: Scored) -> None:
-        """Logged, or with logging off only counted (``prediction_log.log_answer`` decides)."""
+    def log_answer(self, scored: Scored, explanations: list | None = None) -> None:
+        """Logged (with the rows' explanations when the caller asked for them), or with logging off only counted
+        (``prediction_log.log_answer`` decides)."""
         latency = (time.perf_counter() - self.started) * 1000
         prediction_log.log_answer(
             self.request_id,
@@ -72,6 +73,7 @@ class ScoringRequest:
             scored.probabilities,
             latency,
             self.client_id,
+            explanations=explanations,
         )
 
     def count_refusal(self, status: int) -> None:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Max
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -145,7 +146,9 @@ def dataset_schema(request, slug, number):
     form = DatasetSchemaForm(request.POST, version=version)
     if form.is_valid():
         try:
-            version.update_schema(form.cleaned_data["schema"], form.cleaned_data["target"], request.user)
+            with transaction.atomic():
+                version.update_schema(form.cleaned_data["schema"], form.cleaned_data["target"], request.user)
+                dataset.describe_columns(form.cleaned_data["descriptions"], request.user)
         except DatasetError as exc:
             messages.error(request, str(exc))
             return redirect(version.get_absolute_url())

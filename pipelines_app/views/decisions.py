@@ -19,12 +19,16 @@ def decision_lookup(request):
             found = decision(asked)
             if found is None:
                 error, status = "No answered request has this id (a refused request has no decision).", 404
-    inputs = []
+    inputs, reasons = [], []
     if found:
-        contributions = (found["explanation"] or {}).get("contributions", {})
+        explanation = found["explanation"] or {}
+        contributions = explanation.get("contributions", {})
         inputs = [
             {"name": name, "value": value, "contribution": contributions.get(name)}
             for name, value in found["inputs"].items()
         ]
-    context = {"asked": asked[:MAX_ID], "found": found, "error": error, "inputs": inputs}
+        names = explanation.get("reasons") or []
+        texts = explanation.get("reason_texts") or names  # logged before reasons had words
+        reasons = [{"column": name, "text": text} for name, text in zip(names, texts, strict=False)]
+    context = {"asked": asked[:MAX_ID], "found": found, "error": error, "inputs": inputs, "reasons": reasons}
     return render(request, "serving/decision.html", context, status=status)

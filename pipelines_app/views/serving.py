@@ -195,7 +195,7 @@ def invocations(request, model, environment):
         answer["probabilities"] = scored.probabilities
     answer["request_ids"] = row_ids(scoring.request_id, scored.n)
     payload = orjson.dumps(answer)
-    scoring.log_answer(scored)
+    scoring.log_answer(scored, explanations)
     return answer_headers(HttpResponse(payload, content_type="application/json"), scoring, rows.ignored)
 
 

@@ -85,3 +85,43 @@ def test_the_lookup_reads_a_fixed_handful_of_rows(client_for, viewer, scored, dj
     api = client_for(viewer)
     with django_assert_max_num_queries(12):
         assert api.get(f"/api/v1/predictions/{scored['request_ids'][1]}/").status_code == 200
+
+
+def test_reasons_asked_for_are_logged_with_the_prediction_in_the_columns_own_words(
+    client, client_for, editor, viewer, deployed
+):
+    from pipelines_app.models import PredictionLog
+
+    dataset = deployed.dataset_version.dataset
+    dataset.describe_columns({"reports": "Major derogatory reports", "income": "Yearly income"}, editor)
+    token = ApiToken.objects.issue(editor)[1]
+    response = client.post(
+        URL + "?explain=3",
+        {"dataframe_records": [DECLINED]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    assert response.status_code == 200
+    given = response.json()["explanations"][0]
+    assert "reports" in given["reasons"]
+    assert given["reason_texts"][given["reasons"].index("reports")] == "Major derogatory reports"
+    assert drain() == 1
+    logged = PredictionLog.objects.get(request_id=response["X-Request-ID"])
+    assert logged.explanations == [given]
+    # The lookup shows what the caller was given, as logged, in the columns' words.
+    body = client_for(viewer).get(f"/api/v1/predictions/{response['X-Request-ID']}/").json()
+    assert body["explanation"]["logged"] is True and body["explanation"]["reasons"] == given["reasons"]
+    page = client_for(viewer).get("/decisions/", {"id": response["X-Request-ID"]}).content.decode()
+    assert "Major derogatory reports <small" in page and "as logged" in page
+
+
+def test_a_request_without_explain_logs_no_explanation(client, editor, deployed):
+    from pipelines_app.models import PredictionLog
+
+    token = ApiToken.objects.issue(editor)[1]
+    response = client.post(
+        URL, {"dataframe_records": [RECORD]}, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    assert response.status_code == 200 and "explanations" not in response.json()
+    assert drain() == 1
+    assert PredictionLog.objects.get(request_id=response["X-Request-ID"]).explanations is None

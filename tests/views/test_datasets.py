@@ -93,6 +93,26 @@ def test_schema_marking_text_numeric_is_refused(client_for, editor, demo_dataset
     assert demo_dataset.schema["owner"] == "categorical"
 
 
+def test_an_editor_says_what_columns_mean_and_a_bad_meaning_saves_nothing(client_for, editor, demo_dataset):
+    from pipelines_app.models import AuditEvent
+
+    columns = demo_dataset.columns()
+    form = {f"kind_{i}": demo_dataset.schema[c] for i, c in enumerate(columns)}
+    reports = columns.index("reports")
+    c = client_for(editor)
+    too_long = {**form, f"description_{reports}": "x" * 201, f"kind_{columns.index('dependents')}": "categorical"}
+    c.post("/datasets/credit-card-applications/v1/schema/", too_long)
+    demo_dataset.refresh_from_db()
+    assert demo_dataset.dataset.column_descriptions == {} and demo_dataset.schema["dependents"] == "numeric"
+    meaning = {**form, f"description_{reports}": "  <b>Derogatory</b> reports ", "target": "card"}
+    assert c.post("/datasets/credit-card-applications/v1/schema/", meaning).status_code == 302
+    demo_dataset.dataset.refresh_from_db()
+    assert demo_dataset.dataset.column_descriptions == {"reports": "<b>Derogatory</b> reports"}
+    assert AuditEvent.objects.filter(verb="dataset.columns_described").count() == 1
+    page = c.get("/datasets/credit-card-applications/").content.decode()
+    assert 'value="&lt;b&gt;Derogatory&lt;/b&gt; reports"' in page and "<b>Derogatory" not in page
+
+
 def test_viewer_cannot_change_the_schema(client_for, viewer, demo_dataset):
     response = client_for(viewer).post("/datasets/credit-card-applications/v1/schema/", {"target": "card"})
     assert response.status_code == 403

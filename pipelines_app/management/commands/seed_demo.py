@@ -42,6 +42,18 @@ def demo_password(explicit=None):
 
 
 DEMO_DATASET = "credit-card-applications"
+# What the demo's columns mean (pipelines_app/demo/README.md), as the reasons for a decision name them.
+DEMO_COLUMN_MEANINGS = {
+    "reports": "Major derogatory reports",
+    "age": "Age",
+    "income": "Yearly income",
+    "owner": "Home ownership",
+    "selfemp": "Self-employment",
+    "dependents": "Number of dependents",
+    "months": "Time at the current address",
+    "majorcards": "Major credit cards held",
+    "active": "Active credit accounts",
+}
 DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "credit_card_applications.csv"
 
 
@@ -85,6 +97,7 @@ class Command(BaseCommand):
                 description="Real credit card applications (Greene, Econometric Analysis; AER CreditCard).",
             )
             version.update_schema(version.schema, "card", owner)
+            version.dataset.describe_columns(DEMO_COLUMN_MEANINGS, owner)
         template = TEMPLATES["credit_card_approval"]
         if not Pipeline.objects.filter(slug=DEMO_PIPELINE).exists():
             Pipeline.objects.create_from_yaml(template.text(), owner, note="Seeded demo pipeline")
