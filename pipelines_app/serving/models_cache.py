@@ -18,7 +18,7 @@ import numpy as np
 from pipelines_app.ml.artifacts import ArtifactIntegrityError, load_model
 from pipelines_app.models import AuditEvent, Dataset
 from pipelines_app.notifications import notify_admins
-from pipelines_app.serving import fastpath
+from pipelines_app.serving import fastpath, reasons
 from pipelines_app.serving.fresh_cache import FreshCache
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,7 @@ def _reference(scorer, version):
     """The reference applicant for explanations, from the training profile's category shares."""
     if not hasattr(scorer, "reference"):
         return None
-    profile = (version.reference_profile or {}).get("columns_profile") or {}
-    frequencies = {name: entry.get("frequencies") or {} for name, entry in profile.items()}
-    return scorer.reference(frequencies)
+    return reasons.reference_of(scorer, version.reference_profile)
 
 
 def _raise_alert(version, reason):

@@ -6,6 +6,7 @@ from django.db import IntegrityError, models, transaction
 
 from pipelines_app.ml import artifacts, metrics, training
 from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.serving.reasons import reasons_by_group
 from pipelines_app.spec import steps as spec_steps
 from pipelines_app.spec.estimators import param_problem
 from pipelines_app.steps.base import Step, StepFailed
@@ -176,6 +177,15 @@ class EvaluateStep(Step):
         )
         version.metrics = report["metrics"]
         version.evaluation = {k: v for k, v in report.items() if k != "metrics"}
+        if sensitive_features:
+            fields = {
+                "feature_schema": version.feature_schema,
+                "reference_profile": version.reference_profile,
+                "positive_label": (version.target_info or {}).get("positive_label"),
+            }
+            by_group = reasons_by_group(pipeline, fields, X_test, frame.loc[X_test.index, sensitive_features])
+            if by_group is not None:
+                version.evaluation["reasons_by_group"] = by_group
         version.decision_threshold = report["metrics"].get("threshold")
         version.save(update_fields=["metrics", "evaluation", "decision_threshold"])
         if version.decision_threshold is not None:

@@ -185,3 +185,36 @@ def test_the_evidence_shows_the_cost_curve_and_approval_rates_per_group(client_f
     assert "Decision threshold by cost" in html and 'id="evidence-cost"' in html
     assert f"<strong>{curve['chosen']['threshold']:.4f}</strong>" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b></td>" not in html  # group names shown as text
+
+
+def test_the_evidence_shows_the_reasons_by_group_as_serving_gives_them(client_for, reviewer, waiting):
+    """The evaluate step averaged, per sensitive group, the contributions serving returns with ?explain on the test
+    split: recomputed here row by row through the serving model, the averages agree."""
+    import numpy as np
+
+    from pipelines_app.ml import training
+    from pipelines_app.serving import models_cache
+    from pipelines_app.serving.reasons import typed_columns
+
+    candidate = waiting.model_version
+    by_group = candidate.evaluation["reasons_by_group"]
+    owner = {g["group"]: g for g in by_group["features"]["owner"]}
+    assert set(owner) == {"yes", "no"} and sum(g["rows"] for g in owner.values()) == candidate.test_rows
+    frame = candidate.dataset_version.read_frame()
+    X_test, _ = training.held_out(
+        frame, candidate.dataset_version.schema, target="card", features=candidate.features, task=candidate.task,
+        target_info=candidate.target_info, test_size=0.25, random_state=42,
+    )  # fmt: skip
+    loaded = models_cache.load(candidate)
+    explained = loaded.explain(typed_columns(X_test, loaded.kinds), len(X_test), 1)
+    owners = frame.loc[X_test.index, "owner"].to_numpy()
+    for group in ("yes", "no"):
+        rows = [e["contributions"] for e, o in zip(explained, owners, strict=True) if o == group]
+        for column in ("income", "reports", "owner"):
+            assert owner[group]["mean"][column] == pytest.approx(np.mean([r[column] for r in rows]), abs=1e-5)
+        firsts = [e["reasons"][0] for e, o in zip(explained, owners, strict=True) if o == group and e["reasons"]]
+        top = owner[group]["first_reasons"][0]
+        assert top["share"] == pytest.approx(firsts.count(top["column"]) / len(rows), abs=1e-4)
+    html = client_for(reviewer).get(f"/approvals/{waiting.pk}/").content.decode()
+    assert "Reasons by group" in html and 'class="striped compact reasons-by-group"' in html
+    assert f"{owner['no']['lowest_means'][0]['column']} ({owner['no']['lowest_means'][0]['mean']:.3f}" in html
