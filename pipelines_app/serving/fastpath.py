@@ -96,18 +96,35 @@ class FastScorer:
         return reference
 
     def contributions(self, columns: dict[str, list], n: int, reference: np.ndarray):
-        """(base, {input column: array of n contributions}) in log-odds of the estimator's second class, for a
-        binary logistic regression: ``base + sum(contributions)`` is each row's log-odds exactly (to rounding),
-        ``base`` the reference applicant's. None for any other estimator."""
-        if self.linear is None:
+        """(base, {input column: array of n contributions}) in log-odds of the estimator's second class:
+        ``base + sum(contributions)`` is each row's log-odds. A binary logistic regression is explained exactly
+        against ``reference`` (the reference applicant); a binary tree ensemble by SHAP's tree explainer
+        (``tree_explain``), against the training data its trees hold. None for any other estimator."""
+        if self.linear is not None:
+            coef, intercept = self.linear
+            return float(intercept + coef @ reference), self._by_column((self.encode(columns, n) - reference) * coef)
+        trees = self._trees()
+        if trees is None:
             return None
-        coef, intercept = self.linear
-        shifted = (self.encode(columns, n) - reference) * coef
-        by_column = {name: shifted[:, index] for index, (name, *_) in enumerate(self.numeric)}
+        base, values = trees(self.encode(columns, n))
+        return float(base[0]) if n else 0.0, self._by_column(values)
+
+    def _trees(self):
+        """The tree explainer of this estimator, made on first use; None when it is not a tree model it knows."""
+        if not hasattr(self, "_tree_contributions"):
+            from pipelines_app.serving import tree_explain  # noqa: PLC0415  (imports shap: only for a tree model)
+
+            supported = tree_explain.supports(self.estimator)
+            self._tree_contributions = tree_explain.TreeContributions(self.estimator) if supported else None
+        return self._tree_contributions
+
+    def _by_column(self, encoded_values: np.ndarray) -> dict[str, np.ndarray]:
+        """Contributions of the encoded features summed per input column (a category column's one-hot outputs)."""
+        by_column = {name: encoded_values[:, index] for index, (name, *_) in enumerate(self.numeric)}
         for name, _, positions, infrequent in self.categorical:
             indices = sorted({*positions.values(), *([infrequent] if infrequent is not None else [])})
-            by_column[name] = shifted[:, indices].sum(axis=1)
-        return float(intercept + coef @ reference), by_column
+            by_column[name] = encoded_values[:, indices].sum(axis=1)
+        return by_column
 
 
 def _sigmoid(z: float) -> float:

@@ -47,7 +47,7 @@ def reasons_by_group(pipeline, version_fields: dict, X_test, groups) -> dict | N
     scorer = fastpath.compile_scorer(pipeline)
     classes = [str(c) for c in getattr(pipeline, "classes_", [])]
     positive = version_fields.get("positive_label")
-    if scorer is None or scorer.linear is None or len(classes) != 2 or positive not in classes:
+    if scorer is None or len(classes) != 2 or positive not in classes:
         return None
     kinds = {entry["name"]: entry["kind"] for entry in version_fields["feature_schema"]}
     n = len(X_test)

@@ -179,8 +179,8 @@ def invocations(request, model, environment):
         explanations = loaded.explain(scored.columns, scored.n, explain) if explain else None
         if explain and explanations is None:
             raise PayloadError(
-                f"explain: version {loaded.version} cannot be explained exactly yet (reasons are given for a "
-                "binary logistic regression scored on the fast path).",
+                f"explain: version {loaded.version} cannot be explained (reasons are given for a binary logistic "
+                "regression or tree ensemble scored on the fast path).",
                 code=INVALID_PARAMETER_VALUE,
             )
     except PayloadError as exc:

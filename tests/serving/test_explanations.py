@@ -21,10 +21,10 @@ from tests.serving.test_fastpath import row_values, trained
 URL = "/serve/credit-card-approval/staging/invocations"
 
 
-@pytest.fixture(scope="module")
-def demo():
+def loaded_model(estimator, params=None):
+    """A model trained on the demo data as serving loads it (fast path, reference applicant)."""
     frame = read_csv_checked(DEMO_CSV.read_bytes(), max_bytes=10**8)
-    result = trained(frame, "sklearn.linear_model.LogisticRegression")
+    result = trained(frame, estimator, params)
     kinds = {e["name"]: e["kind"] for e in result.feature_schema}
     fast = fastpath.compile_scorer(result.pipeline)
     classes = [str(c) for c in result.pipeline.classes_]
@@ -47,6 +47,45 @@ def demo():
         reference=_reference(fast, Version),
     )
     return result, loaded
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return loaded_model("sklearn.linear_model.LogisticRegression")
+
+
+# Tree ensembles: SHAP's tree explainer (log-odds for boosting; a forest's probabilities put in log-odds).
+TREES = [
+    ("sklearn.ensemble.HistGradientBoostingClassifier", {"max_iter": 50}),
+    ("sklearn.ensemble.GradientBoostingClassifier", {"n_estimators": 50}),
+    ("sklearn.ensemble.RandomForestClassifier", {"n_estimators": 30, "random_state": 0}),
+]
+
+
+@pytest.fixture(scope="module", params=TREES, ids=lambda p: p[0].rsplit(".", 1)[1])
+def tree_model(request):
+    return loaded_model(*request.param)
+
+
+@settings(max_examples=30, deadline=None)
+@given(records=st.lists(row_values, min_size=1, max_size=20))
+def test_a_tree_models_contributions_add_up_to_its_log_odds(tree_model, records):
+    result, loaded = tree_model
+    assert loaded.scoring_path == "fast"
+    typed, n = type_columns(Rows(records=records), result.feature_schema)
+    _, probabilities = loaded.score(typed, n)
+    explanations = loaded.explain(typed, n, 3)
+    for probability, explanation in zip(probabilities, explanations, strict=True):
+        total = explanation["base"] + sum(explanation["contributions"].values())
+        if 1e-9 < probability < 1 - 1e-9:
+            assert math.isclose(total, math.log(probability / (1 - probability)), rel_tol=0, abs_tol=1e-6)
+        assert all(explanation["contributions"][name] < 0 for name in explanation["reasons"])
+
+
+def test_a_model_that_is_no_tree_nor_linear_is_not_explained():
+    _, loaded = loaded_model("sklearn.naive_bayes.GaussianNB")
+    typed, n = type_columns(Rows(records=[RECORD]), loaded.feature_schema)
+    assert loaded.explain(typed, n, 3) is None
 
 
 @settings(max_examples=80, deadline=None)
