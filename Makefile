@@ -40,6 +40,7 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev  ## benchmarks: figures next to a reference measured in the same run
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/explain.py
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/page_weight.py

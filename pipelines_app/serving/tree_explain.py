@@ -56,5 +56,6 @@ class TreeContributions:
         logit = np.log(p / (1 - p))
         logit0 = np.log(p0 / (1 - p0))
         moved = p - p0
-        factor = np.where(np.abs(moved) > EPSILON, (logit - logit0) / np.where(moved == 0, 1, moved), 1 / (p0 * (1 - p0)))
+        slope = (logit - logit0) / np.where(moved == 0, 1, moved)
+        factor = np.where(np.abs(moved) > EPSILON, slope, 1 / (p0 * (1 - p0)))
         return np.full(n, logit0), values * factor[:, None]
