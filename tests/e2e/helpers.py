@@ -1,6 +1,21 @@
 """What the browser journeys share."""
 
+import os
+from pathlib import Path
+
+from django.conf import settings
+
 from tests.conftest import PASSWORD
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def screenshot(page, name):
+    """The page as the README shows it: written to docs/img/<name>.png when UPDATE_SCREENSHOTS=1 (to
+    refresh the README's pictures), else to the test's var folder (to look at after a failure)."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def log_in(browser, base, user):

@@ -6,7 +6,8 @@ import pytest
 from pipelines_app.models import ApiToken
 from pipelines_app.serving.prediction_log import drain
 from tests.conftest import deploy_demo_model
-from tests.e2e.helpers import log_in
+from pipelines_app.management.commands.seed_demo import DEMO_COLUMN_MEANINGS
+from tests.e2e.helpers import log_in, screenshot
 from tests.serving.conftest import RECORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -21,6 +22,7 @@ def test_a_reviewer_reads_why_an_application_was_declined(
     from pipelines_app.serving.prediction_log import BUFFER_KEY
 
     redis.Redis.from_url(redis_url).delete(BUFFER_KEY)
+    demo_dataset.dataset.describe_columns(DEMO_COLUMN_MEANINGS, editor)
     deploy_demo_model(demo_dataset, "credit-card-approval", "staging")
     token = ApiToken.objects.issue(editor)[1]
     answer = client.post(
@@ -40,8 +42,11 @@ def test_a_reviewer_reads_why_an_application_was_declined(
     page.get_by_role("button", name="Look up").click()
     page.wait_for_url(f"**/decisions/?id={row_id}")
     reasons = page.locator("ol.reasons li").all_inner_texts()
-    # What the caller was told (it asked for 3; the page gives 4), read again later from the log.
-    assert reasons[:3] == answer["explanations"][0]["reasons"] and len(reasons) == 4
-    assert "reports" in reasons
+    # What the caller was told, as logged with the prediction, in the columns' own words where they have some.
+    given = answer["explanations"][0]
+    assert [r.split(" (")[0] for r in reasons] == given["reason_texts"]
+    assert "Major derogatory reports (reports)" in reasons
+    assert page.get_by_text("as logged").is_visible()
     assert page.get_by_text("no label has come back yet").is_visible()
+    screenshot(page, "decision-lookup")
     page.context.close()
