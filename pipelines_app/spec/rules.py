@@ -39,6 +39,7 @@ _RULE = re.compile(
     rf"(?:\s*(?P<sign>[+-])\s*(?P<offset>{_UNSIGNED}))?)\s*$"
 )
 EXAMPLE = '"roc_auc >= 0.85"'
+MAX_RULE_CHARS = 300
 # What a canary analysis measures of each arm (monitoring/canary.py), the only names its checks may use.
 CANARY_METRICS = {
     "requests": "requests answered or refused",
@@ -178,6 +179,8 @@ class CanaryCheck(PolicyRule):
 def parse_rule(text: str, baseline: str = "production", example: str = EXAMPLE) -> dict:
     """The parsed parts of a rule, as PolicyRule fields; RuleError when it does not parse. ``baseline`` names what
     the right-hand side may compare with."""
+    if len(text) > MAX_RULE_CHARS:
+        raise RuleError(f"a rule has at most {MAX_RULE_CHARS} characters; this one has {len(text):,}")
     match = _RULE.match(text)
     if not match:
         raise RuleError(f'rule "{text}" does not parse: expected <metric> <op> <value>, e.g. {example}')

@@ -112,3 +112,8 @@ def test_a_gate_can_hold_the_threshold_and_expected_cost_chosen_by_cost():
     assert PolicyRule.model_validate("expected_cost <= 0.5").evaluate(metrics).passed is True
     assert PolicyRule.model_validate("expected_cost <= 0.4").evaluate(metrics).passed is False
     assert PolicyRule.model_validate("threshold >= 0.5").evaluate(metrics).passed is True
+
+
+def test_a_rule_longer_than_anyone_writes_is_refused_before_it_is_parsed():
+    with pytest.raises(RuleError, match="at most 300 characters; this one has 100,013"):
+        parse_rule("roc_auc >= " + "9" * 100_000 + ".5")
