@@ -3,10 +3,10 @@
 import orjson
 import pytest
 
+from pipelines_app.management.commands.seed_demo import DEMO_COLUMN_MEANINGS
 from pipelines_app.models import ApiToken
 from pipelines_app.serving.prediction_log import drain
 from tests.conftest import deploy_demo_model
-from pipelines_app.management.commands.seed_demo import DEMO_COLUMN_MEANINGS
 from tests.e2e.helpers import log_in, screenshot
 from tests.serving.conftest import RECORD
 
