@@ -70,8 +70,8 @@ def test_a_canary_gets_its_share_of_traffic(client, versions, token):
     deploy_version(Environment.objects.get(name="production"), second, "system", "canary", 10)
     answered = [score(client, token) for _ in range(2000)]
     canary = [r for r in answered if r["X-Model-Version"] == str(second.version)]
-    # 10% of 2,000 is 200; three standard deviations (13.4 each) either side.
-    assert 160 <= len(canary) <= 240
+    # 10% of 2,000 is 200; four standard deviations (13.4 each) either side: three failed about once in 370 runs.
+    assert 146 <= len(canary) <= 254
     assert all(r["X-Deployment-Role"] == "canary" for r in canary)
     while drain():  # one buffer item per request here, more than one drain takes
         pass
