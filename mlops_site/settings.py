@@ -233,11 +233,41 @@ MEDIA_ROOT = ARTIFACT_ROOT
 # umask): datasets and models are for the site's own user.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+
+def artifact_storage(environ) -> dict:
+    """Where datasets, model files and reports live (DESIGN §3), from ``ARTIFACT_STORAGE``: unset, the file system
+    under ARTIFACT_ROOT; ``s3``, S3's API through django-storages (``AWS_STORAGE_BUCKET_NAME``, and for a server
+    other than AWS ``AWS_S3_ENDPOINT_URL``; credentials from the usual AWS variables, read by boto3); or the dotted
+    path of another Django storage class. A file never replaces another of the same name (a version's file is
+    found by its name and checked by its SHA-256)."""
+    kind = environ.get("ARTIFACT_STORAGE", "")
+    if kind in ("", "filesystem"):
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(ARTIFACT_ROOT)}}
+    if kind == "s3":
+        bucket = environ.get("AWS_STORAGE_BUCKET_NAME", "")
+        if not bucket:
+            raise ImproperlyConfigured("ARTIFACT_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME, the bucket to keep them in")
+        options = {
+            "bucket_name": bucket,
+            "file_overwrite": False,
+            "default_acl": None,  # the bucket's own policy: private unless its owner said otherwise
+            "location": environ.get("AWS_LOCATION", ""),  # a prefix inside the bucket
+        }
+        if environ.get("AWS_S3_ENDPOINT_URL"):
+            options["endpoint_url"] = environ["AWS_S3_ENDPOINT_URL"]
+        if environ.get("AWS_S3_REGION_NAME"):
+            options["region_name"] = environ["AWS_S3_REGION_NAME"]
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    if "." not in kind:
+        raise ImproperlyConfigured(
+            f"ARTIFACT_STORAGE is s3 or a storage class such as storages.backends.s3.S3Storage, not {kind!r}"
+        )
+    return {"BACKEND": kind, "OPTIONS": {}}
+
+
 STORAGES = {
-    "default": {
-        "BACKEND": env("ARTIFACT_STORAGE", "django.core.files.storage.FileSystemStorage"),
-        "OPTIONS": {"location": str(ARTIFACT_ROOT)} if not env("ARTIFACT_STORAGE") else {},
-    },
+    "default": artifact_storage(os.environ),
     # Names carry a hash of the content (collectstatic writes the manifest; `make run` runs it), so whitenoise
     # serves them gzipped with a cache lifetime of ten years: a chart page downloads plotly.js once.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -3,6 +3,7 @@
 import importlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.db import OperationalError, connection
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.test import override_settings
 
 from mlops_site.local_redis import PrivateRedis, url_answers
 from pipelines_app.permissions import Role
@@ -117,7 +119,8 @@ class WorkerProcess:
     project's app: the first attempt of a step of that type then pauses that long once running, so that a test can
     strike in the middle of it."""
 
-    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker", faults=None, **extra_env):
+    def __init__(self, redis_url, queues="default,training,monitoring", name="testworker", faults=None, var_dir=None,
+                 **extra_env):  # fmt: skip
         if faults:
             extra_env["FAULT_PAUSE_STEPS"] = ",".join(f"{kind}={seconds:g}" for kind, seconds in faults.items())
         self.env = dict(
@@ -126,7 +129,7 @@ class WorkerProcess:
             DATABASE_URL=database_url_for_workers(),
             REDIS_URL=redis_url,
             CELERY_BROKER_URL=redis_url,
-            MLOPS_VAR_DIR=str(settings.VAR_DIR),
+            MLOPS_VAR_DIR=str(var_dir or settings.VAR_DIR),  # another host's: a folder of its own
             PYTHONUNBUFFERED="1",
         )
         self.args = [
@@ -147,7 +150,8 @@ class WorkerProcess:
             "--without-mingle",
             "--without-gossip",
         ]
-        self.log_path = Path(settings.VAR_DIR) / f"{name}.log"
+        self.log_path = Path(var_dir or settings.VAR_DIR) / f"{name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = None
 
     def start(self):
@@ -482,3 +486,70 @@ def settle():
         notifications.deliver(pk)
         tried.append(Delivery.objects.get(pk=pk))
     return tried
+
+
+# Object storage (ARTIFACT_STORAGE=s3): a real S3-API server, moto in server mode, in a process of its own.
+S3_BUCKET = "mlops-artifacts"
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test-key",
+    "AWS_SECRET_ACCESS_KEY": "test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 API in a process of its own, on a free port; its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return process.poll() is not None
+
+    wait_for(answers, 30, 0.1, "the S3 server")
+    assert process.poll() is None, "the S3 server did not start"
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    """This process's artifacts on the S3 server, in a bucket of their own; the boto3 client to look inside."""
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    import boto3
+
+    from mlops_site.settings import artifact_storage
+    from pipelines_app.serving import models_cache
+
+    client = boto3.client("s3", endpoint_url=s3_server, **_boto_credentials())
+    client.create_bucket(Bucket=S3_BUCKET)
+    environment = {"ARTIFACT_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": S3_BUCKET, "AWS_S3_ENDPOINT_URL": s3_server}
+    storages = {**settings.STORAGES, "default": artifact_storage(environment)}
+    with override_settings(STORAGES=storages):
+        models_cache.forget()
+        yield client, {**environment, **S3_CREDENTIALS}
+    models_cache.forget()
+    for item in client.list_objects_v2(Bucket=S3_BUCKET).get("Contents", []):
+        client.delete_object(Bucket=S3_BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=S3_BUCKET)
+
+
+def _boto_credentials():
+    return {
+        "aws_access_key_id": S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "region_name": S3_CREDENTIALS["AWS_DEFAULT_REGION"],
+    }

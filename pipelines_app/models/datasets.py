@@ -156,9 +156,15 @@ class DatasetVersion(models.Model):
         return {column: profile[column] for column in self.columns() if column in profile}
 
     def read_frame(self, schema=None):
-        """The stored table with the version's schema (or the one given) applied."""
+        """The stored table with the version's schema (or the one given) applied; ``DatasetError`` when the stored
+        bytes are not the ones uploaded (their SHA-256 is checked on every read, whatever the storage)."""
         with self.file.open("rb") as f:
             data = f.read()
+        if self.sha256 and tables.sha256_bytes(data) != self.sha256:
+            raise tables.DatasetError(
+                f"The stored file of {self.ref} is not the one uploaded (its SHA-256 differs from the recorded "
+                f"{self.sha256[:16]}…): it was changed or damaged, so it will not be read."
+            )
         frame = tables.read_csv_checked(data, max_bytes=max(len(data), 1))
         return tables.apply_schema(frame, schema or self.schema)
 

@@ -1,7 +1,8 @@
 """Two hosts on one machine (DESIGN.md §3): a training worker in a network namespace of its own, with its own
-address on a virtual link, reaching PostgreSQL and Redis over that link and consuming only the ``training``
-queue; the other steps run on the first host. Killed mid-train, the training host's worker is started again, the
-step is retried there and the run finishes.
+address on a virtual link, reaching PostgreSQL, Redis and the object storage (an S3-API server) over that link and
+consuming only the ``training`` queue, with a var folder of its own: the hosts share no directory, the model file
+goes from the training host to the others through the bucket. The other steps run on the first host. Killed
+mid-train, the training host's worker is started again, the step is retried there and the run finishes.
 
 Network namespaces need root and iproute2; without them the test is skipped with the reason (CI has both).
 PostgreSQL and Redis listen on loopback here, so a small TCP relay on the host's side of the link stands in for
@@ -20,8 +21,10 @@ import pytest
 from django.db import connection
 
 from pipelines_app.engine.runs import start_run
-from pipelines_app.models import ModelVersion, Pipeline, StepRun
+from pipelines_app.models import DatasetVersion, ModelVersion, Pipeline, StepRun
 from tests.conftest import (
+    DEMO_CSV,
+    S3_BUCKET,
     WorkerProcess,
     database_url_for_workers,
     start_workers,
@@ -109,24 +112,35 @@ def over_the_link(url, relay):
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{address}" if len(netloc) == 2 else address))
 
 
-def training_worker(redis_url, database_relay, redis_relay, name, **extra):
-    worker = WorkerProcess(over_the_link(redis_url, redis_relay), queues="training", name=name, **extra)
+def training_worker(redis_url, database_relay, redis_relay, name, storage, s3_relay, var_dir, **extra):
+    """A worker on the training host: the services over the link, its own var folder."""
+    storage = {**storage, "AWS_S3_ENDPOINT_URL": over_the_link(storage["AWS_S3_ENDPOINT_URL"], s3_relay)}
+    worker = WorkerProcess(
+        over_the_link(redis_url, redis_relay), queues="training", name=name, var_dir=var_dir, **storage, **extra
+    )
     worker.env["DATABASE_URL"] = over_the_link(database_url_for_workers(), database_relay)
     worker.args = ["ip", "netns", "exec", NAMESPACE, *worker.args]
     return worker
 
 
 def test_training_runs_on_its_own_host_and_survives_losing_it(
-    training_host, redis_url, environments, demo_dataset, editor, settings
+    training_host, redis_url, environments, s3, editor, settings, tmp_path
 ):
+    bucket, storage = s3
     settings.STEP_STALE_AFTER_S = 3
+    DatasetVersion.objects.create_from_upload(
+        "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit.csv", user=editor
+    )
     db = connection.settings_dict
     database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
     redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
+    s3_relay = Relay(HOST_SIDE, urlsplit(storage["AWS_S3_ENDPOINT_URL"]).port)
     beats = {"STEP_HEARTBEAT_S": "0.5"}
+    training_var = tmp_path / "training-host-var"
+    trains = {"storage": storage, "s3_relay": s3_relay, "var_dir": training_var, **beats}
     main, trainer = start_workers(
-        WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **beats),
-        training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **beats),
+        WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **storage, **beats),
+        training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **trains),
     )
     again = None
     try:
@@ -142,7 +156,7 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         assert fit.worker_host.startswith("training-host@")
         os.kill(trainer.process.pid, signal.SIGKILL)  # the training host goes down mid-train
         trainer.process.wait(10)
-        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **beats).start()
+        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **trains).start()
         wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         hosts = dict(StepRun.objects.filter(run=run).values_list("name", "worker_host"))
@@ -150,8 +164,15 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         assert hosts["load"].startswith("main-host@") and hosts["check"].startswith("main-host@")
         fit.refresh_from_db()
         assert fit.attempt == 2 and ModelVersion.objects.filter(run=run).count() == 1
+        # The model went from the training host to the main host (its evaluate step) through the bucket only.
+        version = ModelVersion.objects.get(run=run)
+        stored = [item["Key"] for item in bucket.list_objects_v2(Bucket=S3_BUCKET)["Contents"]]
+        assert version.artifact.name in stored
+        assert not any(path.is_file() for path in (training_var / "artifacts").rglob("*"))
+        assert "roc_auc" in version.metrics
         print("\ntraining host lost mid-train: 1 tried, 1 survived, 0 lost")
     finally:
         stop_workers(*(worker for worker in (main, trainer, again) if worker))
         database_relay.close()
         redis_relay.close()
+        s3_relay.close()
