@@ -363,6 +363,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("ALERTS_EVERY_S", "30")),
         "options": {"queue": "monitoring", "expires": 60},
     },
+    # Tomorrow's prediction log partition made ahead, expired days dropped (monitoring.retention).
+    "keep-prediction-logs-bounded": {
+        "task": "pipelines_app.tasks.keep_prediction_logs_bounded",
+        "schedule": crontab(minute=7),
+        "options": {"queue": "monitoring", "expires": 3600},
+    },
     "judge-canaries": {
         "task": "pipelines_app.tasks.judge_canaries",
         "schedule": 60.0,
@@ -465,6 +471,14 @@ PREDICTION_LOG_BACKGROUND = env("PREDICTION_LOG_BACKGROUND", "1") != "0"
 # Redis round trip: at 100-row requests from 16 clients logging cost 16.0% of throughput every 20 ms, 11.8% every
 # 100 ms (benchmarks/serving.py, alternated runs).
 PREDICTION_LOG_FLUSH_S = float(env("PREDICTION_LOG_FLUSH_S", "0.1"))
+# How long prediction logs are kept (whole days; on PostgreSQL a day's partition is dropped, elsewhere its rows
+# deleted), and the rollups the dashboards, alerts and drift are computed from (DESIGN §3).
+PREDICTION_LOG_RETENTION_DAYS = env_int("PREDICTION_LOG_RETENTION_DAYS", 30)
+ROLLUP_RETENTION_DAYS = env_int("ROLLUP_RETENTION_DAYS", 400)
+if PREDICTION_LOG_RETENTION_DAYS < 1 or ROLLUP_RETENTION_DAYS < PREDICTION_LOG_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "PREDICTION_LOG_RETENTION_DAYS must be at least 1, and ROLLUP_RETENTION_DAYS at least as long"
+    )
 
 # The engine: a running step's heartbeat period, and how old a heartbeat may get before the reaper
 # decides the worker died and re-queues the step.

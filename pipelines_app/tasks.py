@@ -13,7 +13,7 @@ from pipelines_app import notifications
 from pipelines_app.engine import approvals, reactions, runs, triggers
 from pipelines_app.models import WorkerHeartbeat
 from pipelines_app.models.audit import AuditEvent, append_anchor
-from pipelines_app.monitoring import alerts, canary, reports, rollups
+from pipelines_app.monitoring import alerts, canary, reports, retention, rollups
 from pipelines_app.serving import prediction_log
 
 
@@ -139,6 +139,13 @@ def fold_rollups():
 def evaluate_alerts():
     """Periodic (beat, monitoring queue): fire, update and resolve alerts from the rules."""
     return alerts.evaluate()
+
+
+@shared_task
+def keep_prediction_logs_bounded():
+    """Periodic (beat, monitoring queue, hourly): the days ahead partitioned, expired logs and rollups dropped."""
+    kept = retention.keep_bounded()
+    return {"created": kept.created, "dropped": kept.dropped, "rows_deleted": kept.rows_deleted}
 
 
 @shared_task

@@ -98,10 +98,14 @@ class PredictionLog(models.Model):
             ),
         ]
         constraints = [
-            # One row per request id and role: a buffer drained twice writes nothing twice. The id is always
-            # the server's own (a caller's X-Request-ID is ``client_request_id``), so no two requests share
-            # it. It also serves feedback, which finds a request by its id.
-            models.UniqueConstraint(fields=["request_id", "role"], name="one_prediction_per_request_role"),
+            # One row per request id and role: a buffer drained twice writes nothing twice (the entry's time is
+            # its own, so the same entry comes with the same time). The id is always the server's own (a
+            # caller's X-Request-ID is ``client_request_id``), so no two requests share it. The time is part of
+            # the key because on PostgreSQL the table is partitioned by it (``partitions``), and a partitioned
+            # table's unique keys hold its partition key. It also serves feedback, which finds a request by id.
+            models.UniqueConstraint(
+                fields=["request_id", "role", "created_at"], name="one_prediction_per_request_role_time"
+            ),
         ]
 
     def __str__(self):
@@ -125,8 +129,16 @@ class Feedback(models.Model):
 
     request_id = models.CharField(max_length=80, unique=True, help_text="The scored row's id.")
     label = models.JSONField()
+    # No database constraint: on PostgreSQL the log is partitioned by day and whole days are dropped after
+    # PREDICTION_LOG_RETENTION_DAYS (a partitioned table's rows cannot be referenced by their id alone). Joins
+    # find the labels of the logs still kept; ``monitoring.retention`` clears the references to dropped ones.
     prediction_log = models.ForeignKey(
-        PredictionLog, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
+        PredictionLog,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+        db_constraint=False,
     )
     row = models.PositiveIntegerField(default=0, help_text="Which row of the logged request this label is for.")
     created_by = models.ForeignKey(

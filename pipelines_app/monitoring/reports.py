@@ -7,6 +7,7 @@ import logging
 import math
 
 import orjson
+from django.conf import settings
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
@@ -15,13 +16,26 @@ from django.utils import timezone
 from pipelines_app import dispatch
 from pipelines_app.engine.context import format_exception
 from pipelines_app.models import AuditEvent, DriftReport, PredictionLog
-from pipelines_app.monitoring import drift
+from pipelines_app.monitoring import drift, retention
 
 log = logging.getLogger(__name__)
 
 
+class ReportRefused(ValueError):
+    """A report that cannot be made (its window reaches before the logs kept); the message says why."""
+
+
 def request_report(deployment, since, until, user):
-    """Queue a report of ``deployment``'s primary version over [since, until); the job runs on commit."""
+    """Queue a report of ``deployment``'s primary version over [since, until); the job runs on commit. A window
+    that starts before the oldest prediction log kept is refused: its report would silently miss the days dropped
+    (the dashboards, which read rollups, reach further back)."""
+    cutoff = retention.log_cutoff()
+    if since < cutoff:
+        raise ReportRefused(
+            f"Prediction logs are kept for {settings.PREDICTION_LOG_RETENTION_DAYS} days (from "
+            f"{cutoff:%Y-%m-%d} UTC), and an exact report reads them: choose a window within that. The dashboard "
+            "shows drift further back from its rollups."
+        )
     with transaction.atomic():
         report = DriftReport.objects.create(
             deployment=deployment,

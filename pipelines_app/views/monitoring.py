@@ -11,7 +11,7 @@ from pipelines_app.forms import AlertRuleForm
 from pipelines_app.models import Alert, AlertRule, AuditEvent, Deployment, DriftReport
 from pipelines_app.monitoring.alerts import acknowledge
 from pipelines_app.monitoring.dashboard import FeatureUnknown, charts, feature_chart, overview_rows
-from pipelines_app.monitoring.reports import request_report
+from pipelines_app.monitoring.reports import ReportRefused, request_report
 from pipelines_app.monitoring.summary import WindowInvalid, parse_window
 from pipelines_app.permissions import Role, has_role, role_required
 
@@ -142,7 +142,11 @@ def drift_report_create(request, model, environment):
         messages.error(request, "Nothing serves here, so there is nothing to report on.")
         return _dashboard_page(request, deployment, status=409)
     until = timezone.now()
-    report = request_report(deployment, until - span, until, request.user)
+    try:
+        report = request_report(deployment, until - span, until, request.user)
+    except ReportRefused as exc:
+        messages.error(request, str(exc))
+        return _dashboard_page(request, deployment, status=400)
     return redirect(report.get_absolute_url())
 
 
