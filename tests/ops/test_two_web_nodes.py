@@ -53,7 +53,6 @@ def trained_versions(editor):
 
     from benchmarks.common import train_demo_version
     from pipelines_app.engine.deployments import deploy_version
-    from pipelines_app.ml import artifacts
     from pipelines_app.models import ModelVersion
 
     dataset = DatasetVersion.objects.create_from_upload(
