@@ -65,6 +65,17 @@ def ensure_database():
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def django_ready():
+    """A fresh database (``ensure_database``), Django set up and every migration applied."""
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def train_demo_version(model_name, *, dataset_version=None, sensitive=()):
     """The credit card template's model (logistic regression without the leaking columns) as ``model_name`` v1,
     trained on ``dataset_version`` (else the demo CSV); with ``sensitive`` features it is also evaluated, as the

@@ -27,15 +27,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def main():
-    from benchmarks.common import ensure_database
+    from benchmarks.common import django_ready
 
-    ensure_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_ready()
     import numpy as np
     from django.contrib.auth.models import Group, User
     from django.test import Client

@@ -27,15 +27,9 @@ VAR, private = isolate("retention")
 
 
 def setup():
-    from benchmarks.common import ensure_database
+    from benchmarks.common import django_ready
 
-    ensure_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_ready()
     from django.contrib.auth.models import Group, User
     from django.test import Client
 

@@ -3,6 +3,7 @@
 import importlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -184,6 +185,17 @@ class WorkerProcess:
 
     def output(self):
         return self.log_path.read_text()
+
+
+def stop_server(process, log):
+    """SIGTERM a server started by a test (gunicorn, say), SIGKILL after 30 s; then close its log."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
 
 
 def start_workers(*workers):

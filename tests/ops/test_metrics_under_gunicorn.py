@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlops_site.local_redis import free_port
 from pipelines_app.management.commands.run_stack import gunicorn_command
 from pipelines_app.models import ApiToken
-from tests.conftest import ROOT, database_url_for_workers, deploy_demo_model, wait_for
+from tests.conftest import ROOT, database_url_for_workers, deploy_demo_model, stop_server, wait_for
 from tests.serving.conftest import RECORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,13 +82,7 @@ def gunicorn(redis_url, tmp_path):
         wait_for(answering, 90, 0.2, "gunicorn to answer")
         yield base, folder, process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop_server(process, log)
 
 
 @pytest.fixture

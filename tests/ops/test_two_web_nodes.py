@@ -4,7 +4,6 @@ through one is served by both within 2 s (each re-reads its routes once a second
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -15,7 +14,7 @@ import pytest
 from mlops_site.local_redis import free_port
 from pipelines_app.management.commands.run_stack import gunicorn_command
 from pipelines_app.models import ApiToken, DatasetVersion, Environment
-from tests.conftest import DEMO_CSV, ROOT, database_url_for_workers, wait_for
+from tests.conftest import DEMO_CSV, ROOT, database_url_for_workers, stop_server, wait_for
 from tests.serving.conftest import RECORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,10 +107,4 @@ def test_a_promotion_through_one_node_is_served_by_both_within_two_seconds(
         assert max(serving_v2.values()) < 2.0  # the promise: each node re-reads its routes once a second
     finally:
         for process, log, _ in nodes:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+            stop_server(process, log)
