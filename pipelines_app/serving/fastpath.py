@@ -26,6 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from pipelines_app.serving import shapley
+
 TOLERANCE = 1e-9
 # From this many rows on, columns are encoded as numpy arrays; below it, a loop over a few Python floats is faster
 # than building them.
@@ -99,15 +101,31 @@ class FastScorer:
         """(base, {input column: array of n contributions}) in log-odds of the estimator's second class:
         ``base + sum(contributions)`` is each row's log-odds. A binary logistic regression is explained exactly
         against ``reference`` (the reference applicant); a binary tree ensemble by SHAP's tree explainer
-        (``tree_explain``), against the training data its trees hold. None for any other estimator."""
+        (``tree_explain``), against the training data its trees hold; any other binary classifier by baseline
+        Shapley values against ``reference`` (``shapley``, at most ``shapley.MAX_ROWS`` rows). None otherwise."""
         if self.linear is not None:
             coef, intercept = self.linear
             return float(intercept + coef @ reference), self._by_column((self.encode(columns, n) - reference) * coef)
         trees = self._trees()
-        if trees is None:
+        if trees is not None:
+            base, values = trees(self.encode(columns, n))
+            return float(base[0]) if n else 0.0, self._by_column(values)
+        if not shapley.supports(self.estimator):
             return None
-        base, values = trees(self.encode(columns, n))
-        return float(base[0]) if n else 0.0, self._by_column(values)
+        names, groups = self._groups()
+        found = shapley.BaselineShapley(self.estimator, groups)(self.encode(columns, n), reference)
+        if found is None:
+            return None
+        base, values = found
+        return base, {name: values[:, j] for j, name in enumerate(names)}
+
+    def _groups(self) -> tuple[list[str], list[list[int]]]:
+        """The input columns in output order, and the encoded positions each fills."""
+        names = [name for name, *_ in self.numeric] + [name for name, *_ in self.categorical]
+        groups = [[index] for index in range(len(self.numeric))]
+        for _, _, positions, infrequent in self.categorical:
+            groups.append(sorted({*positions.values(), *([infrequent] if infrequent is not None else [])}))
+        return names, groups
 
     def _trees(self):
         """The tree explainer of this estimator, made on first use; None when it is not a tree model it knows."""
@@ -120,11 +138,8 @@ class FastScorer:
 
     def _by_column(self, encoded_values: np.ndarray) -> dict[str, np.ndarray]:
         """Contributions of the encoded features summed per input column (a category column's one-hot outputs)."""
-        by_column = {name: encoded_values[:, index] for index, (name, *_) in enumerate(self.numeric)}
-        for name, _, positions, infrequent in self.categorical:
-            indices = sorted({*positions.values(), *([infrequent] if infrequent is not None else [])})
-            by_column[name] = encoded_values[:, indices].sum(axis=1)
-        return by_column
+        names, groups = self._groups()
+        return {name: encoded_values[:, positions].sum(axis=1) for name, positions in zip(names, groups, strict=True)}
 
 
 def _sigmoid(z: float) -> float:

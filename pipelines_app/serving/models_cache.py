@@ -55,8 +55,8 @@ class LoadedModel:
 
     def explain(self, columns, n, k):
         """Per row ``{"base", "contributions", "reasons"}`` in log-odds of the positive label (``explanations``
-        of DESIGN §7), or None where this model cannot be explained exactly yet (not a linear model scored on
-        the fast path)."""
+        of DESIGN §7), or None where this model cannot be explained (``FastScorer.contributions`` says which can;
+        a model scored by scikit-learn, off the fast path, cannot)."""
         scorer = self.scorer
         if self.positive_index is None or self.reference is None or not hasattr(scorer, "contributions"):
             return None

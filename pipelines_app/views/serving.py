@@ -24,7 +24,7 @@ from pipelines_app.models import ApiToken
 from pipelines_app.models.accounts import hash_token
 from pipelines_app.models.serving import row_ids
 from pipelines_app.permissions import Role, has_role
-from pipelines_app.serving import models_cache, prediction_log
+from pipelines_app.serving import models_cache, prediction_log, shapley
 from pipelines_app.serving.fresh_cache import FreshCache
 from pipelines_app.serving.payloads import INVALID_PARAMETER_VALUE, PayloadError, parse_payload
 from pipelines_app.serving.scoring import ScoringRequest
@@ -179,8 +179,9 @@ def invocations(request, model, environment):
         explanations = loaded.explain(scored.columns, scored.n, explain) if explain else None
         if explain and explanations is None:
             raise PayloadError(
-                f"explain: version {loaded.version} cannot be explained (reasons are given for a binary logistic "
-                "regression or tree ensemble scored on the fast path).",
+                f"explain: version {loaded.version} cannot be explained for this request (reasons are given for "
+                "binary classifiers scored on the fast path; for one that is neither linear nor a tree ensemble, "
+                f"for at most {shapley.MAX_ROWS} rows per request).",
                 code=INVALID_PARAMETER_VALUE,
             )
     except PayloadError as exc:

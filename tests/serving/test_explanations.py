@@ -82,9 +82,55 @@ def test_a_tree_models_contributions_add_up_to_its_log_odds(tree_model, records)
         assert all(explanation["contributions"][name] < 0 for name in explanation["reasons"])
 
 
-def test_a_model_that_is_no_tree_nor_linear_is_not_explained():
-    _, loaded = loaded_model("sklearn.naive_bayes.GaussianNB")
-    typed, n = type_columns(Rows(records=[RECORD]), loaded.feature_schema)
+# Any other binary classifier: baseline Shapley values against the reference applicant.
+OTHERS = [
+    ("sklearn.naive_bayes.GaussianNB", {}),
+    (
+        "sklearn.neural_network.MLPClassifier",
+        {"hidden_layer_sizes": [8], "solver": "lbfgs", "max_iter": 300, "random_state": 0},
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=OTHERS, ids=lambda p: p[0].rsplit(".", 1)[1])
+def other_model(request):
+    return loaded_model(*request.param)
+
+
+@settings(max_examples=15, deadline=None)
+@given(records=st.lists(row_values, min_size=1, max_size=5))
+def test_any_other_models_contributions_add_up_to_its_log_odds(other_model, records):
+    result, loaded = other_model
+    typed, n = type_columns(Rows(records=records), result.feature_schema)
+    _, probabilities = loaded.score(typed, n)
+    explanations = loaded.explain(typed, n, 3)
+    for probability, explanation in zip(probabilities, explanations, strict=True):
+        total = explanation["base"] + sum(explanation["contributions"].values())
+        if 1e-9 < probability < 1 - 1e-9:
+            assert math.isclose(total, math.log(probability / (1 - probability)), rel_tol=0, abs_tol=1e-6)
+
+
+def test_baseline_shapley_values_of_a_linear_model_are_its_exact_contributions(demo):
+    """For a logistic regression the game is additive: each column's Shapley value is its own term."""
+    from pipelines_app.serving.shapley import BaselineShapley
+
+    result, loaded = demo
+    scorer = loaded.scorer
+    typed, n = type_columns(Rows(records=[RECORD, {**RECORD, "reports": 5, "owner": "no"}]), result.feature_schema)
+    names, groups = scorer._groups()
+    base, values = BaselineShapley(scorer.estimator, groups)(scorer.encode(typed, n), loaded.reference)
+    exact = loaded.explain(typed, n, 3)
+    for row, explanation in enumerate(exact):
+        assert base == pytest.approx(explanation["base"], abs=1e-9)
+        for j, name in enumerate(names):
+            assert values[row, j] == pytest.approx(explanation["contributions"][name], abs=1e-9)
+
+
+def test_too_many_rows_for_a_model_explained_by_evaluations_is_not_explained(other_model):
+    from pipelines_app.serving.shapley import MAX_ROWS
+
+    result, loaded = other_model
+    typed, n = type_columns(Rows(records=[RECORD] * (MAX_ROWS + 1)), result.feature_schema)
     assert loaded.explain(typed, n, 3) is None
 
 
