@@ -79,9 +79,21 @@ def judged_by_the_worker(analysis):
     )
 
 
+# DESIGN §6's checks, but the latency one with room for a shared, busy test machine: with 40-odd requests per arm a
+# p95 is the second-slowest request, and one pause of the test process decides it (a run of the whole suite failed
+# the equal canary on latency alone). Production analyses judge on min_requests 200 and more.
+CHECKS = [
+    "error_rate <= primary.error_rate + 0.01",
+    "latency_p95_ms <= primary.latency_p95_ms * 2 + 20",
+    "score_psi <= 0.2",
+    "positive_rate >= primary.positive_rate - 0.1",
+    "positive_rate <= primary.positive_rate + 0.1",
+]
+
+
 def start_canary(primary, v2, editor, **analysis):
     staging = Environment.objects.get(name="staging")
-    spec = AnalysisSpec.model_validate({"min_requests": 20, **analysis})
+    spec = AnalysisSpec.model_validate({"min_requests": 20, "checks": CHECKS, **analysis})
     deployment = deploy_version(staging, v2, editor, "canary", 50, analysis=spec)
     for version in (primary, v2):  # loaded before the traffic: a first load's time is not the model's latency
         models_cache.load(version)
