@@ -107,3 +107,5 @@ def test_trials_run_as_tasks_and_the_best_is_refit_and_registered(
     page.force_login(editor)
     html = page.get(f"/runs/{run.pk}/").content.decode()
     assert "6 of 6 trials done" in html and f"best #{best.number}" in html and 'id="search-data"' in html
+    html = page.get(f"/models/searched-model/v{version.version}/").content.decode()
+    assert "6 of 6 trials done" in html and html.count("<tr") >= 7
