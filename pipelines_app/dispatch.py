@@ -35,6 +35,10 @@ def execute_step(step_id, attempt, *, queue, countdown=0, soft_time_limit=None, 
     )
 
 
+def run_trial(trial_id, attempt):
+    _send("run_trial", [trial_id, attempt], queue="training")
+
+
 def react(event_id):
     _send("react_to_event", [event_id], queue="default")
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipelines_app import notifications
-from pipelines_app.engine import approvals, reactions, runs, triggers
+from pipelines_app.engine import approvals, reactions, runs, search, triggers
 from pipelines_app.models import WorkerHeartbeat
 from pipelines_app.models.audit import AuditEvent, append_anchor
 from pipelines_app.monitoring import alerts, canary, reports, retention, rollups
@@ -61,6 +61,12 @@ def request_worker_heartbeat():
 def execute_step(self, step_run_id, attempt):
     """Run one attempt of one step. Safe to deliver twice: the claim is a conditional update."""
     return runs.execute(step_run_id, attempt, task_id=self.request.id, host=self.request.hostname)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_trial(self, trial_id, attempt):
+    """One trial of a search (training queue): claimed, cross-validated, recorded; the step resumes after the last."""
+    return search.run_trial(trial_id, attempt, host=self.request.hostname)
 
 
 @shared_task

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from pipelines_app import dispatch
+from pipelines_app.engine import search
 from pipelines_app.engine.context import StepContext, format_exception
 from pipelines_app.engine.outbox import emit
 from pipelines_app.models import (
@@ -34,7 +35,7 @@ from pipelines_app.models.audit import retry_on_deadlock
 from pipelines_app.models.runs import RUN_FINISHED
 from pipelines_app.spec import PipelineSpec
 from pipelines_app.spec.durations import format_duration
-from pipelines_app.steps.base import StepFailed, WaitForApproval
+from pipelines_app.steps.base import StepFailed, WaitForApproval, WaitForTrials
 from pipelines_app.steps.registry import step_class
 
 
@@ -126,7 +127,8 @@ def advance_later(run_id):
     dispatch.advance_run(run_id)
 
 
-def _enqueue_step(step, backoff=True):
+def enqueue_step(step, backoff=True):
+    """Send the step's task (its queue and limits by its type) once the transaction commits."""
     queue = "training" if step.type in TRAINING_STEP_TYPES else "default"
     countdown = step.retry_backoff_s * (2 ** max(step.attempt - 2, 0)) if backoff and step.attempt > 1 else 0
     # Per call, the step's own limits replace the worker's global ones: the soft limit raises
@@ -150,7 +152,7 @@ def _queue(step, backoff=True):
     step.attempt += 1
     step.queued_at = timezone.now()
     step.save(update_fields=["status", "attempt", "queued_at"])
-    _enqueue_step(step, backoff)
+    enqueue_step(step, backoff)
 
 
 @retry_on_deadlock
@@ -180,7 +182,7 @@ def advance(run_id):
                 return run.status
             if run.status == RunStatus.WAITING_APPROVAL:
                 run.set_status(RunStatus.RUNNING)
-            busy = any(s.status in (StepStatus.QUEUED, StepStatus.RUNNING) for s in stage)
+            busy = any(s.status in (StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_TRIALS) for s in stage)
             pending = [s for s in stage if s.status == StepStatus.PENDING]
             for step in pending if stage[0].parallel else ([] if busy else pending[:1]):
                 _queue(step)
@@ -208,6 +210,7 @@ def _end(run, steps, status, error=""):
 
 
 def _cancel_unfinished(steps):
+    search.cancel([step.pk for step in steps if step.status == StepStatus.WAITING_TRIALS])
     for step in steps:
         if not step.finished:
             if step.status == StepStatus.RUNNING and step.celery_task_id:
@@ -246,6 +249,12 @@ def execute(step_id, attempt, task_id=None, host=None):
             outputs = step_class(step.type)().run(ctx) or {}
     except WaitForApproval:
         _finish(step, attempt, StepStatus.WAITING_APPROVAL, {})
+    except WaitForTrials:
+        # Parked, its worker freed; the last trial to finish queues it again (and if they all finished while it
+        # was parking, this does).
+        _finish(step, attempt, StepStatus.WAITING_TRIALS, {})
+        search.resume_if_done(step.pk)
+        return "waiting for trials"
     except SoftTimeLimitExceeded:
         # Not retried: an attempt that ran out of time would most likely do so again, holding a worker each time.
         _record_failure(step, attempt, timed_out_message(_time_limit_of(step)), "", {}, retry=False)
@@ -383,13 +392,14 @@ def reap(now=None):
         with transaction.atomic():
             # Stamp it so that a step still waiting for a busy worker is re-sent once per period, not on every pass.
             if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, attempt=step.attempt).update(queued_at=now):
-                _enqueue_step(step, backoff=False)
+                enqueue_step(step, backoff=False)
                 reaped += 1
+    reaped += search.reap(stale, now - lost_after())
     for run in PipelineRun.objects.filter(
         status__in=[RunStatus.QUEUED, RunStatus.RUNNING], created_at__lt=now - lost_after()
     ):
         if not run.steps.filter(
-            status__in=[StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_APPROVAL]
+            status__in=[StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING_APPROVAL, StepStatus.WAITING_TRIALS]
         ).exists():
             with transaction.atomic():
                 advance_later(run.pk)

@@ -404,23 +404,16 @@ def train_model(
     Every problem with the inputs is a ``ValueError`` with a plain message.
     """
     random_state = 42 if random_state is None else int(random_state)
-    test_size = 0.25 if test_size is None else _test_size(test_size)
     estimator_cls = import_estimator(estimator_path)
-    features = _features(frame, target, features, drop)
-    kinds = _kinds(frame, schema, features + [target])
+    parts = _split_parts(frame, schema, target, features, drop, test_size, random_state, task, estimator_cls,
+                         positive_label)  # fmt: skip
+    X_train, X_test, y_train, y_test, task, kinds, features, target_info = parts
     resolved_params = coerce_params(estimator_cls, params)
     if (
         "random_state" in _default_instance(estimator_cls).get_params(deep=False)
         and "random_state" not in resolved_params
     ):
         resolved_params["random_state"] = random_state
-
-    raw_target = apply_schema(frame[[target]], {target: kinds[target]})[target]
-    task = _resolve_task(raw_target, estimator_cls, task)
-    X, y, target_info = _rows(frame, kinds, target, features, task, positive_label)
-    X_train, X_test, y_train, y_test = split(X, y, task, test_size, random_state)
-    if task == CLASSIFICATION and y_train.nunique() < 2:
-        raise ValueError(f"The training rows hold a single label of '{target}'; a classifier needs at least two.")
 
     pipeline = build_pipeline(kinds, features, estimator_cls, resolved_params)
     fit_with_progress(pipeline, X_train, y_train, progress)
@@ -450,6 +443,33 @@ def train_model(
         train_rows=len(X_train),
         test_rows=len(X_test),
     )
+
+
+def _split_parts(frame, schema, target, features, drop, test_size, random_state, task, estimator_cls, positive_label):
+    """The train/test split train_model makes: (X_train, X_test, y_train, y_test, task, kinds, features,
+    target_info)."""
+    test_size = 0.25 if test_size is None else _test_size(test_size)
+    features = _features(frame, target, features, drop)
+    kinds = _kinds(frame, schema, features + [target])
+    raw_target = apply_schema(frame[[target]], {target: kinds[target]})[target]
+    task = _resolve_task(raw_target, estimator_cls, task)
+    X, y, target_info = _rows(frame, kinds, target, features, task, positive_label)
+    X_train, X_test, y_train, y_test = split(X, y, task, test_size, random_state)
+    if task == CLASSIFICATION and y_train.nunique() < 2:
+        raise ValueError(f"The training rows hold a single label of '{target}'; a classifier needs at least two.")
+    return X_train, X_test, y_train, y_test, task, kinds, features, target_info
+
+
+def training_split(
+    frame, schema, *, target, features, drop, test_size, random_state, task, estimator_cls, positive_label
+):  # fmt: skip
+    """(X_train, y_train, task, kinds, features): the training split ``train_model`` would fit on, for a search's
+    cross-validation."""
+    random_state = 42 if random_state is None else int(random_state)
+    X_train, _, y_train, _, task, kinds, features, _ = _split_parts(
+        frame, schema, target, features, drop, test_size, random_state, task, estimator_cls, positive_label
+    )
+    return X_train, y_train, task, kinds, features
 
 
 def held_out(

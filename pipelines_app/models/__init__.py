@@ -10,7 +10,7 @@ from .monitoring import Alert, AlertRule, DriftReport, Rollup, RollupCursor
 from .notifications import Delivery, Notification
 from .pipelines import Pipeline, PipelineVersion
 from .registry import ModelVersion, RegisteredModel
-from .runs import PipelineRun, RunStatus, StepRun, StepStatus, Trigger
+from .runs import PipelineRun, RunStatus, SearchTrial, StepRun, StepStatus, Trigger
 from .serving import Feedback, PredictionLog
 from .system import WorkerHeartbeat
 
@@ -42,6 +42,7 @@ __all__ = [
     "Rollup",
     "RollupCursor",
     "RunStatus",
+    "SearchTrial",
     "StepRun",
     "StepStatus",
     "Trigger",

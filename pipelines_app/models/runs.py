@@ -25,6 +25,7 @@ class StepStatus(models.TextChoices):
     QUEUED = "queued", "queued"
     RUNNING = "running", "running"
     WAITING_APPROVAL = "waiting_approval", "waiting for approval"
+    WAITING_TRIALS = "waiting_trials", "waiting for its search's trials"
     SUCCEEDED = "succeeded", "succeeded"
     FAILED = "failed", "failed"
     SKIPPED = "skipped", "skipped"
@@ -183,3 +184,42 @@ class StepRun(models.Model):
         if not self.started_at:
             return None
         return (self.finished_at or timezone.now()) - self.started_at
+
+
+class SearchTrial(models.Model):
+    """One candidate of a train step's ``search:``: its parameters, scored by k-fold cross-validation on the
+    training split as a Celery task of its own on the ``training`` queue (``engine.search``). Claimed by a
+    conditional update (queued → running for one attempt), as steps are; a trial whose worker stops answering is
+    queued again by the reaper."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="trials")
+    number = models.PositiveIntegerField()
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    score = models.FloatField(null=True, blank=True, help_text="Mean of the folds' scores (greater is better).")
+    fold_scores = models.JSONField(default=list, blank=True)
+    worker_host = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step_run", "number"]
+        constraints = [models.UniqueConstraint(fields=["step_run", "number"], name="one_trial_per_number")]
+
+    def __str__(self):
+        return f"trial {self.number} of {self.step_run}"
+
+    @property
+    def finished(self):
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)

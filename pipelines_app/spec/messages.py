@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from .data_checks import DataCheck
 from .errors import SpecError, describe, did_you_mean, known_list, one_of
 from .models import FailureStrategy, InputSpec, Notification, PipelineSpec, Stage, Trigger
-from .steps import STEP_TYPES, CanaryAnalysis
+from .steps import STEP_TYPES, CanaryAnalysis, SearchSpec
 from .yaml_nodes import LoadedYaml, Path
 
 _TYPE_ERRORS = {
@@ -81,6 +81,8 @@ def owner_of(path: Path, loaded: LoadedYaml) -> Owner:
         return Owner(path[:6], f"check {path[5] + 1} of {step_description(path[:4], loaded)}", DataCheck)
     if len(path) >= 5 and is_step_path(path[:4]) and path[4] == "analysis":
         return Owner(path[:5], f"the analysis of {step_description(path[:4], loaded)}", CanaryAnalysis)
+    if len(path) >= 5 and is_step_path(path[:4]) and path[4] == "search":
+        return Owner(path[:5], f"the search of {step_description(path[:4], loaded)}", SearchSpec)
     if len(path) >= 4 and is_step_path(path[:4]):
         step = loaded.get(path[:4])
         step_type = step.get("type") if isinstance(step, dict) else None

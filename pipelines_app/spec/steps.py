@@ -99,6 +99,82 @@ class ValidateDataStep(BaseStep):
     leakage_auc_max: float = Field(default=0.98, ge=0.5, le=1)
 
 
+MAX_TRIALS = 200
+SEARCH_METRICS = (
+    "roc_auc",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "average_precision",
+    "neg_log_loss",
+    "r2",
+    "neg_mean_absolute_error",
+    "neg_root_mean_squared_error",
+)  # fmt: skip  (ml.search's lists; the spec imports no ML)
+_DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform")
+
+
+class SearchSpec(BaseModel):
+    """``search:`` on a train step: candidates from ``space`` (lists of choices, or ``{uniform | log_uniform |
+    int_uniform: [low, high]}`` for random), each scored by stratified k-fold on the training split as a Celery task
+    of its own; the best is refit on the whole training split and registered."""
+
+    model_config = STRICT
+
+    method: Literal["grid", "random"] = "random"
+    trials: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
+    cv: int = Field(default=5, ge=2, le=20)
+    metric: Literal[SEARCH_METRICS] = "roc_auc"  # type: ignore[valid-type]
+    space: dict[str, Any] = Field(min_length=1)
+    random_state: int = Field(default=0, ge=0, le=2**32 - 1)
+
+    @field_validator("space")
+    @classmethod
+    def _values(cls, space):
+        for name, value in space.items():
+            if isinstance(value, list):
+                if not value:
+                    raise spec_problem(f"'{name}' lists no values to try", at=(name,))
+                continue
+            if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _DISTRIBUTIONS):
+                raise spec_problem(
+                    f"'{name}' is a list of values to try or one of {', '.join(_DISTRIBUTIONS)}: [low, high], "
+                    f"not {describe(value)}",
+                    at=(name,),
+                )
+            ((kind, bounds),) = value.items()
+            numbers = (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+            )
+            if not numbers or not bounds[0] < bounds[1]:
+                raise spec_problem(f"'{name}': {kind} takes [low, high] with low below high", at=(name, kind))
+            if kind == "log_uniform" and bounds[0] <= 0:
+                raise spec_problem(f"'{name}': log_uniform needs a low above zero", at=(name, kind))
+        return space
+
+    @model_validator(mode="after")
+    def _size(self):
+        if self.method == "grid":
+            ranges = [name for name, value in self.space.items() if not isinstance(value, list)]
+            if ranges:
+                raise spec_problem(
+                    f"a grid tries lists of values; '{ranges[0]}' is a range (use method: random)", at=("space",)
+                )
+            if self.trials is not None:
+                raise spec_problem("a grid tries every combination; 'trials' is for method: random", at=("trials",),
+                                   key=True)  # fmt: skip
+            size = 1
+            for value in self.space.values():
+                size *= len(value)
+            if size > MAX_TRIALS:
+                raise spec_problem(f"this grid has {size:,} combinations; a search tries at most {MAX_TRIALS}")
+        elif self.trials is None:
+            self.trials = 16
+        return self
+
+
 class TrainStep(BaseStep):
     """Fit a scikit-learn estimator behind the standard preprocessing, on a train/test split."""
 
@@ -114,6 +190,7 @@ class TrainStep(BaseStep):
     test_size: float = Field(default=0.25, gt=0, lt=1)
     random_state: int = Field(default=42, ge=0, le=2**32 - 1)
     task: Literal["classification", "regression"] | None = None
+    search: SearchSpec | None = None
 
     @field_validator("positive_label")
     @classmethod
@@ -144,6 +221,19 @@ class TrainStep(BaseStep):
             problem = param_problem(estimator, key, value)
             if problem:
                 raise spec_problem(f"{problem} (a bound on the time one fit may take)", at=("params", key))
+        for key, value in (self.search.space if self.search else {}).items():
+            if accepted is not None and key not in accepted:
+                short_name = self.estimator.rsplit(".", 1)[-1]
+                raise spec_problem(
+                    f"{short_name} has no parameter '{key}'{did_you_mean(key, accepted)}",
+                    at=("search", "space", key),
+                    key=True,
+                )
+            tried = value if isinstance(value, list) else next(iter(value.values()))
+            for one in tried:
+                problem = param_problem(estimator, key, one)
+                if problem:
+                    raise spec_problem(f"{problem} (a bound on the time one fit may take)", at=("search", "space", key))
         for index, column in enumerate(self.features or []):
             if column == self.target:
                 raise spec_problem(f"the target '{column}' cannot also be a feature", at=("features", index))

@@ -15,6 +15,11 @@ class WaitForApproval(Exception):
     """Raised by a step that has opened an approval request: the run waits for its decision."""
 
 
+class WaitForTrials(Exception):
+    """Raised by a train step whose search has trials still to run: the step is parked, its worker freed, and
+    queued again once the trials have finished (``engine.search``)."""
+
+
 class StepFailed(Exception):
     """A step's own, expected failure: the message says what is wrong, no traceback needed.
 

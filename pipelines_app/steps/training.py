@@ -4,12 +4,14 @@
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 
+from pipelines_app import dispatch
 from pipelines_app.ml import artifacts, metrics, training
-from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, StepRun
+from pipelines_app.ml.search import candidates as search_candidates
+from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, SearchTrial, StepRun
 from pipelines_app.serving.reasons import reasons_by_group
 from pipelines_app.spec import steps as spec_steps
 from pipelines_app.spec.estimators import param_problem
-from pipelines_app.steps.base import Step, StepFailed
+from pipelines_app.steps.base import Step, StepFailed, WaitForTrials
 from pipelines_app.steps.data import ingested_version
 
 # The settings of a train step that are text or free values, and so may hold `${...}` references.
@@ -31,6 +33,9 @@ class TrainStep(Step):
         dataset_version = ingested_version(ctx)
         frame = dataset_version.read_frame()
         params = spec.params
+        searched = _searched(ctx, spec) if spec.search else None
+        if searched:
+            params = {**params, **searched["best_params"]}
         _check_param_bounds(spec, params)
         ctx.log(f"training {spec.estimator} on {dataset_version.ref} ({len(frame)} rows), params {params}")
         try:
@@ -56,7 +61,43 @@ class TrainStep(Step):
         ctx.log(
             f"registered {version} (sha256 {digest[:16]}…), {result.train_rows} train / {result.test_rows} test rows"
         )
-        return _outputs(version)
+        return {**_outputs(version), **({"search": searched} if searched else {})}
+
+
+def _searched(ctx, spec):
+    """The search's outcome once its trials have run (``engine.search``): the best parameters and a summary;
+    before that, the trials are made and queued and the step parks (``WaitForTrials``)."""
+    trials = list(ctx.step_run.trials.all())
+    if not trials:
+        candidates = search_candidates(spec.search.space, spec.search.method, spec.search.trials,
+                                       spec.search.random_state)  # fmt: skip
+        with transaction.atomic():
+            made = SearchTrial.objects.bulk_create(
+                SearchTrial(step_run=ctx.step_run, number=i + 1, params=params) for i, params in enumerate(candidates)
+            )
+            for trial in made:  # sent once the trials are committed; engine.search runs them
+                dispatch.run_trial(trial.pk, trial.attempt)
+        ctx.log(f"search: {len(candidates)} trials queued on the training workers ({spec.search.method}, "
+                f"{spec.search.cv}-fold, {spec.search.metric}); this step waits for them without a worker")  # fmt: skip
+        raise WaitForTrials()
+    if any(not trial.finished for trial in trials):
+        raise WaitForTrials()
+    scored = [t for t in trials if t.status == SearchTrial.Status.SUCCEEDED and t.score is not None]
+    if not scored:
+        errors = "; ".join(sorted({t.error for t in trials if t.error}))[:500]
+        raise StepFailed(f"search: none of the {len(trials)} trials could be scored ({errors})")
+    best = max(scored, key=lambda t: (t.score, -t.number))
+    ctx.log(f"search: best of {len(scored)} scored trials is #{best.number}, {spec.search.metric} "
+            f"{best.score:.4f} with {best.params}; refitting it on the whole training split")  # fmt: skip
+    return {
+        "trials": len(trials),
+        "scored": len(scored),
+        "metric": spec.search.metric,
+        "best_trial": best.number,
+        "best_score": best.score,
+        "best_params": best.params,
+        "workers": sorted({t.worker_host for t in trials if t.worker_host}),
+    }
 
 
 def _check_param_bounds(spec, params):

@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 
 from pipelines_app.engine.deployments import PromotionRefused, promote_model_version
 from pipelines_app.engine.evidence import build_evidence
-from pipelines_app.models import AuditEvent, Deployment, Environment, RegisteredModel
+from pipelines_app.models import AuditEvent, Deployment, Environment, RegisteredModel, SearchTrial
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.views.approvals import report_response
+from pipelines_app.views.runs import search_context
 
 KEY_METRICS = ["roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "demographic_parity_difference", "rmse", "r2"]
 
@@ -98,6 +99,8 @@ def model_version(request, name, version):
             "versions": versions,
             "can_download": has_role(request.user, Role.EDITOR),
             "evaluation": current.evaluation,
+            # The search that chose its parameters, when its train step had one.
+            **search_context(list(SearchTrial.objects.filter(step_run_id=current.step_run_id or 0))),
         },
     )
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from pipelines_app.engine import runs as engine
-from pipelines_app.models import Pipeline, PipelineRun, RunStatus, Trigger
+from pipelines_app.models import Pipeline, PipelineRun, RunStatus, SearchTrial, Trigger
 from pipelines_app.models.runs import PipelineRunQuerySet
 from pipelines_app.permissions import Role, has_role, role_required
 from pipelines_app.spec import PipelineSpec
@@ -43,6 +43,22 @@ def run_list(request):
     )
 
 
+def search_context(trials):
+    """A search's trials for a page (the run's, or the model version's): the table, the best, and the chart's
+    points (trial number, score, status, the parameters as text)."""
+    if not trials:
+        return {"trials": []}
+    scored = [t for t in trials if t.score is not None]
+    best = max(scored, key=lambda t: (t.score, -t.number)) if scored else None
+    points = [
+        {"trial": t.number, "score": t.score, "status": t.status, "best": t is best, "worker": t.worker_host,
+         "params": ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()))}
+        for t in trials
+    ]  # fmt: skip
+    done = sum(1 for t in trials if t.finished)
+    return {"trials": trials, "best_trial": best, "trials_done": done, "trial_points": points}
+
+
 def _run_context(request, run):
     steps = list(run.steps.order_by("position"))
     stages = []
@@ -60,9 +76,11 @@ def _run_context(request, run):
         for s in steps
         if s.started_at
     ]
+    trials = list(SearchTrial.objects.filter(step_run__run=run).select_related("step_run"))
     return {
         "run": run,
         "steps": steps,
+        **search_context(trials),
         "stages": stages,
         "timeline": timeline,
         "can_edit": has_role(request.user, Role.EDITOR),

@@ -176,3 +176,72 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         database_relay.close()
         redis_relay.close()
         s3_relay.close()
+
+
+SEARCH_PIPELINE = """version: 1
+name: searched-on-two-hosts
+model: searched-on-two-hosts-model
+stages:
+  - name: data
+    steps:
+      - {name: load, type: ingest, dataset: credit-card-applications}
+  - name: train
+    steps:
+      - name: fit
+        type: train
+        target: card
+        positive_label: "yes"
+        drop: [share, expenditure]
+        estimator: sklearn.ensemble.RandomForestClassifier
+        params: {n_estimators: 300}
+        search:
+          method: random
+          trials: 8
+          cv: 3
+          metric: roc_auc
+          space: {max_depth: [3, 5, 8, null], min_samples_leaf: {int_uniform: [1, 10]}}
+"""
+
+
+def test_a_search_spreads_its_trials_over_both_hosts_and_finishes_when_one_is_lost(
+    training_host, redis_url, environments, s3, editor, settings, tmp_path
+):
+    from pipelines_app.models import SearchTrial
+
+    _, storage = s3
+    settings.STEP_STALE_AFTER_S = 3
+    DatasetVersion.objects.create_from_upload(
+        "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit.csv", user=editor
+    )
+    db = connection.settings_dict
+    database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
+    redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
+    s3_relay = Relay(HOST_SIDE, urlsplit(storage["AWS_S3_ENDPOINT_URL"]).port)
+    beats = {"STEP_HEARTBEAT_S": "0.5"}
+    trains = {"storage": storage, "s3_relay": s3_relay, "var_dir": tmp_path / "training-host-var", **beats}
+    main, trainer = start_workers(
+        WorkerProcess(redis_url, queues="default,training,monitoring", name="main-host", **storage, **beats),
+        training_worker(redis_url, database_relay, redis_relay, "training-host", **trains),
+    )
+    try:
+        run = start_run(Pipeline.objects.create_from_yaml(SEARCH_PIPELINE, editor), editor)
+        on_training_host = SearchTrial.objects.filter(step_run__run=run, worker_host__startswith="training-host@")
+        wait_for(lambda: on_training_host.filter(status="succeeded").exists(), 120, 0.05, "a trial done there")
+        running = wait_for(lambda: on_training_host.filter(status="running").first(), 60, 0.02, "a trial running there")
+        os.kill(trainer.process.pid, signal.SIGKILL)  # the training host goes down mid-trial
+        trainer.process.wait(10)
+        wait_for_run_to_end(run, 240)
+        assert run.status == "succeeded", run.error
+        trials = list(SearchTrial.objects.filter(step_run__run=run))
+        assert len(trials) == 8 and all(t.status == "succeeded" for t in trials)
+        hosts = {t.worker_host.split("@")[0] for t in trials}
+        assert hosts == {"main-host", "training-host"}
+        lost = SearchTrial.objects.get(pk=running.pk)
+        assert lost.attempt == 2 and lost.worker_host.startswith("main-host@")
+        assert "stopped answering during attempt 1" in lost.error
+        print(f"\nsearch over two hosts, one lost mid-trial: {len(trials)} trials, hosts {sorted(hosts)}, 1 re-run")
+    finally:
+        stop_workers(*(worker for worker in (main, trainer) if worker))
+        database_relay.close()
+        redis_relay.close()
+        s3_relay.close()
