@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev  ## benchmarks: figures next to a reference measur
 	$(PY) benchmarks/explain.py
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/retention.py  # 20 million rows written by PostgreSQL: a few minutes (BENCH_RETENTION_ROWS)
+	$(PY) benchmarks/search.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/page_weight.py
 	$(PY) benchmarks/load.py  # 64 clients for 60 s, then a 30-minute soak (BENCH_SOAK_MINUTES shortens it)

@@ -167,3 +167,37 @@ def test_unknown_step_type_is_reported_on_its_own_line_only():
     assert at(error) == (8, 28)
     assert error.message == "unknown step type 'ingst'; did you mean 'ingest'?"
     assert error.path == "stages[0].steps[0].type"
+
+
+def test_the_second_round_keys_read_as_written():
+    """DESIGN §6's second-round keys (search on train, costs on evaluate, analysis on a canary deploy), together."""
+    text = (
+        DESIGN_EXAMPLE.replace(
+            '        params: {max_iter: "${inputs.n_estimators}", learning_rate: 0.1}\n',
+            '        params: {max_iter: "${inputs.n_estimators}", learning_rate: 0.1}\n'
+            "        search:\n"
+            "          method: random\n"
+            "          trials: 16\n"
+            "          cv: 5\n"
+            "          metric: roc_auc\n"
+            "          space:\n"
+            "            learning_rate: {log_uniform: [0.01, 0.3]}\n"
+            "            max_depth: [3, 5, 8, null]\n",
+        )
+        .replace(
+            "{name: evaluate, type: evaluate, sensitive_features: [owner, selfemp]}",
+            "{name: evaluate, type: evaluate, sensitive_features: [owner, selfemp], "
+            "costs: {false_positive: 5.0, false_negative: 1.0}}",
+        )
+        .replace(
+            "strategy: canary, canary_percent: 10}",
+            "strategy: canary, canary_percent: 20, analysis: {min_requests: 200, max_duration: 30m, checks: ["
+            '"error_rate <= primary.error_rate + 0.01", "latency_p95_ms <= primary.latency_p95_ms * 1.5", '
+            '"score_psi <= 0.2", "positive_rate >= primary.positive_rate - 0.1", '
+            '"positive_rate <= primary.positive_rate + 0.1"], on_pass: promote, on_fail: rollback}}',
+        )
+    )
+    spec = parse_pipeline(text)
+    assert spec.step("fit").search.trials == 16 and spec.step("fit").search.space["max_depth"] == [3, 5, 8, None]
+    assert spec.step("evaluate").costs.false_positive == 5.0
+    assert spec.step("deploy-production").analysis.checks[1].threshold({"latency_p95_ms": 4}) == 6
