@@ -35,8 +35,9 @@ def execute_step(step_id, attempt, *, queue, countdown=0, soft_time_limit=None, 
     )
 
 
-def run_trial(trial_id, attempt):
-    _send("run_trial", [trial_id, attempt], queue="training")
+def run_trial(trial_id, attempt, *, time_limit):
+    """A search's trial, held to its step's time limit (one trial may take no longer than the step would)."""
+    _send("run_trial", [trial_id, attempt], queue="training", soft_time_limit=time_limit, time_limit=time_limit + 30)
 
 
 def react(event_id):

@@ -112,22 +112,46 @@ def reap(stale, lost):
     """Trials whose worker stopped answering (heartbeat older than ``stale``) or whose message was lost (queued
     before ``lost``) are queued again, each once per pass."""
     requeued = 0
-    for trial in SearchTrial.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale):
+    for trial in SearchTrial.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).select_related("step_run"):
+        given_up = _give_up(trial)
+        if given_up:
+            if SearchTrial.objects.filter(pk=trial.pk, status=Status.RUNNING, attempt=trial.attempt).update(
+                status=Status.FAILED, error=given_up, finished_at=timezone.now()
+            ):
+                resume_if_done(trial.step_run_id)
+            continue
         with transaction.atomic():
             if SearchTrial.objects.filter(pk=trial.pk, status=Status.RUNNING, attempt=trial.attempt).update(
                 status=Status.QUEUED, attempt=trial.attempt + 1, queued_at=timezone.now(),
                 error=f"the worker {trial.worker_host} stopped answering during attempt {trial.attempt}",
             ):  # fmt: skip
-                dispatch.run_trial(trial.pk, trial.attempt + 1)
+                dispatch.run_trial(trial.pk, trial.attempt + 1, time_limit=_limit(trial))
                 requeued += 1
-    for trial in SearchTrial.objects.filter(status=Status.QUEUED, queued_at__lt=lost):
+    for trial in SearchTrial.objects.filter(status=Status.QUEUED, queued_at__lt=lost).select_related("step_run"):
         with transaction.atomic():
             if SearchTrial.objects.filter(pk=trial.pk, status=Status.QUEUED, attempt=trial.attempt).update(
                 queued_at=timezone.now()
             ):
-                dispatch.run_trial(trial.pk, trial.attempt)
+                dispatch.run_trial(trial.pk, trial.attempt, time_limit=_limit(trial))
                 requeued += 1
     return requeued
+
+
+def _limit(trial) -> int:
+    return trial.step_run.time_limit_s or 3600
+
+
+MAX_ATTEMPTS = 3
+
+
+def _give_up(trial) -> str:
+    """Why a silent trial is not tried again: it outlived its time limit (its worker killed it), or it has lost
+    its worker MAX_ATTEMPTS times (a trial that takes its worker down each time, out of memory say)."""
+    if trial.started_at and (timezone.now() - trial.started_at).total_seconds() > _limit(trial) + 30:
+        return f"the trial ran longer than its step's time limit of {_limit(trial)} s and was stopped"
+    if trial.attempt >= MAX_ATTEMPTS:
+        return f"the trial lost its worker {trial.attempt} times; it is not tried again"
+    return ""
 
 
 def cancel(step_ids) -> int:

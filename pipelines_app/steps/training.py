@@ -76,7 +76,7 @@ def _searched(ctx, spec):
                 SearchTrial(step_run=ctx.step_run, number=i + 1, params=params) for i, params in enumerate(candidates)
             )
             for trial in made:  # sent once the trials are committed; engine.search runs them
-                dispatch.run_trial(trial.pk, trial.attempt)
+                dispatch.run_trial(trial.pk, trial.attempt, time_limit=ctx.step_run.time_limit_s or 3600)
         ctx.log(f"search: {len(candidates)} trials queued on the training workers ({spec.search.method}, "
                 f"{spec.search.cv}-fold, {spec.search.metric}); this step waits for them without a worker")  # fmt: skip
         raise WaitForTrials()

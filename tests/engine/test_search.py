@@ -109,3 +109,29 @@ def test_trials_run_as_tasks_and_the_best_is_refit_and_registered(
     assert "6 of 6 trials done" in html and f"best #{best.number}" in html and 'id="search-data"' in html
     html = page.get(f"/models/searched-model/v{version.version}/").content.decode()
     assert "6 of 6 trials done" in html and html.count("<tr") >= 7
+
+
+@pytest.mark.django_db
+def test_a_trial_that_outlives_its_limit_or_keeps_losing_its_worker_is_failed_not_retried(editor, demo_dataset):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipelines_app.engine import search
+
+    pipeline = Pipeline.objects.create_from_yaml(SEARCHED.format(search=SEARCH), editor)
+    run = start_run(pipeline, editor)
+    fit = StepRun.objects.get(run=run, name="fit")
+    StepRun.objects.filter(pk=fit.pk).update(status="waiting_trials", time_limit_s=60)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    slow = SearchTrial.objects.create(step_run=fit, number=1, status="running", started_at=long_ago,
+                                      heartbeat_at=long_ago)  # fmt: skip
+    crashing = SearchTrial.objects.create(step_run=fit, number=2, status="running", attempt=3,
+                                          started_at=timezone.now(), heartbeat_at=long_ago)  # fmt: skip
+    lost = SearchTrial.objects.create(step_run=fit, number=3, status="running", attempt=1,
+                                      started_at=timezone.now(), heartbeat_at=long_ago)  # fmt: skip
+    search.reap(timezone.now() - timedelta(seconds=30), timezone.now() - timedelta(minutes=2))
+    slow.refresh_from_db(), crashing.refresh_from_db(), lost.refresh_from_db()
+    assert slow.status == "failed" and "longer than its step's time limit of 60 s" in slow.error
+    assert crashing.status == "failed" and "lost its worker 3 times" in crashing.error
+    assert (lost.status, lost.attempt) == ("queued", 2)
