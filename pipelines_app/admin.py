@@ -26,6 +26,7 @@ from pipelines_app.models import (
     RegisteredModel,
     Rollup,
     RollupCursor,
+    SearchTrial,
     StepRun,
     WorkerHeartbeat,
 )
@@ -140,6 +141,12 @@ class DeploymentAdmin(ReadOnlyHistoryAdmin):
 @admin.register(DeploymentEvent)
 class DeploymentEventAdmin(ReadOnlyHistoryAdmin):
     list_display = ["deployment", "action", "version", "previous_version", "actor_name", "created_at"]
+
+
+@admin.register(SearchTrial)
+class SearchTrialAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["step_run", "number", "status", "score", "worker_host", "attempt", "finished_at"]
+    list_filter = ["status"]
 
 
 @admin.register(CanaryAnalysis)

@@ -112,35 +112,51 @@ def over_the_link(url, relay):
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{address}" if len(netloc) == 2 else address))
 
 
-def training_worker(redis_url, database_relay, redis_relay, name, storage, s3_relay, var_dir, **extra):
-    """A worker on the training host: the services over the link, its own var folder."""
-    storage = {**storage, "AWS_S3_ENDPOINT_URL": over_the_link(storage["AWS_S3_ENDPOINT_URL"], s3_relay)}
-    worker = WorkerProcess(
-        over_the_link(redis_url, redis_relay), queues="training", name=name, var_dir=var_dir, **storage, **extra
-    )
-    worker.env["DATABASE_URL"] = over_the_link(database_url_for_workers(), database_relay)
-    worker.args = ["ip", "netns", "exec", NAMESPACE, *worker.args]
-    return worker
+class Link:
+    """The two hosts' shared services, the training host's side of them over the link, and its own var folder."""
+
+    BEATS = {"STEP_HEARTBEAT_S": "0.5"}
+
+    def __init__(self, redis_url, storage, var_dir):
+        self.redis_url, self.storage, self.var_dir = redis_url, storage, var_dir
+        self.database = Relay(HOST_SIDE, int(connection.settings_dict.get("PORT") or 5432))
+        self.redis = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
+        self.s3 = Relay(HOST_SIDE, urlsplit(storage["AWS_S3_ENDPOINT_URL"]).port)
+
+    def main_worker(self, queues):
+        return WorkerProcess(self.redis_url, queues=queues, name="main-host", **self.storage, **self.BEATS)
+
+    def training_worker(self, name, **extra):
+        """A worker on the training host: only the training queue, the services over the link, its own var."""
+        storage = {**self.storage, "AWS_S3_ENDPOINT_URL": over_the_link(self.storage["AWS_S3_ENDPOINT_URL"], self.s3)}
+        worker = WorkerProcess(over_the_link(self.redis_url, self.redis), queues="training", name=name,
+                               var_dir=self.var_dir, **storage, **self.BEATS, **extra)  # fmt: skip
+        worker.env["DATABASE_URL"] = over_the_link(database_url_for_workers(), self.database)
+        worker.args = ["ip", "netns", "exec", NAMESPACE, *worker.args]
+        return worker
+
+    def close(self):
+        for relay in (self.database, self.redis, self.s3):
+            relay.close()
 
 
-def test_training_runs_on_its_own_host_and_survives_losing_it(
-    training_host, redis_url, environments, s3, editor, settings, tmp_path
-):
-    bucket, storage = s3
+@pytest.fixture
+def link(training_host, redis_url, environments, s3, editor, settings, tmp_path):
+    """Both hosts' services (the applications uploaded to the bucket), the reaper quick to see a lost worker."""
     settings.STEP_STALE_AFTER_S = 3
     DatasetVersion.objects.create_from_upload(
         "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit.csv", user=editor
     )
-    db = connection.settings_dict
-    database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
-    redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
-    s3_relay = Relay(HOST_SIDE, urlsplit(storage["AWS_S3_ENDPOINT_URL"]).port)
-    beats = {"STEP_HEARTBEAT_S": "0.5"}
-    training_var = tmp_path / "training-host-var"
-    trains = {"storage": storage, "s3_relay": s3_relay, "var_dir": training_var, **beats}
+    joined = Link(redis_url, s3[1], tmp_path / "training-host-var")
+    yield joined
+    joined.close()
+
+
+def test_training_runs_on_its_own_host_and_survives_losing_it(link, s3, editor):
+    bucket, _ = s3
+    training_var = link.var_dir
     main, trainer = start_workers(
-        WorkerProcess(redis_url, queues="default,monitoring", name="main-host", **storage, **beats),
-        training_worker(redis_url, database_relay, redis_relay, "training-host", faults={"train": 60}, **trains),
+        link.main_worker("default,monitoring"), link.training_worker("training-host", faults={"train": 60})
     )
     again = None
     try:
@@ -156,7 +172,7 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         assert fit.worker_host.startswith("training-host@")
         os.kill(trainer.process.pid, signal.SIGKILL)  # the training host goes down mid-train
         trainer.process.wait(10)
-        again = training_worker(redis_url, database_relay, redis_relay, "training-host-again", **trains).start()
+        again = link.training_worker("training-host-again").start()
         wait_for_run_to_end(run, 180)
         assert run.status == "succeeded", run.error
         hosts = dict(StepRun.objects.filter(run=run).values_list("name", "worker_host"))
@@ -173,9 +189,6 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(
         print("\ntraining host lost mid-train: 1 tried, 1 survived, 0 lost")
     finally:
         stop_workers(*(worker for worker in (main, trainer, again) if worker))
-        database_relay.close()
-        redis_relay.close()
-        s3_relay.close()
 
 
 SEARCH_PIPELINE = """version: 1
@@ -203,25 +216,11 @@ stages:
 """
 
 
-def test_a_search_spreads_its_trials_over_both_hosts_and_finishes_when_one_is_lost(
-    training_host, redis_url, environments, s3, editor, settings, tmp_path
-):
+def test_a_search_spreads_its_trials_over_both_hosts_and_finishes_when_one_is_lost(link, editor):
     from pipelines_app.models import SearchTrial
 
-    _, storage = s3
-    settings.STEP_STALE_AFTER_S = 3
-    DatasetVersion.objects.create_from_upload(
-        "credit-card-applications", DEMO_CSV.read_bytes(), filename="credit.csv", user=editor
-    )
-    db = connection.settings_dict
-    database_relay = Relay(HOST_SIDE, int(db.get("PORT") or 5432))
-    redis_relay = Relay(HOST_SIDE, urlsplit(redis_url).port or 6379)
-    s3_relay = Relay(HOST_SIDE, urlsplit(storage["AWS_S3_ENDPOINT_URL"]).port)
-    beats = {"STEP_HEARTBEAT_S": "0.5"}
-    trains = {"storage": storage, "s3_relay": s3_relay, "var_dir": tmp_path / "training-host-var", **beats}
     main, trainer = start_workers(
-        WorkerProcess(redis_url, queues="default,training,monitoring", name="main-host", **storage, **beats),
-        training_worker(redis_url, database_relay, redis_relay, "training-host", **trains),
+        link.main_worker("default,training,monitoring"), link.training_worker("training-host")
     )
     try:
         run = start_run(Pipeline.objects.create_from_yaml(SEARCH_PIPELINE, editor), editor)
@@ -242,6 +241,3 @@ def test_a_search_spreads_its_trials_over_both_hosts_and_finishes_when_one_is_lo
         print(f"\nsearch over two hosts, one lost mid-trial: {len(trials)} trials, hosts {sorted(hosts)}, 1 re-run")
     finally:
         stop_workers(*(worker for worker in (main, trainer) if worker))
-        database_relay.close()
-        redis_relay.close()
-        s3_relay.close()

@@ -67,12 +67,10 @@ def tree_model(request):
     return loaded_model(*request.param)
 
 
-@settings(max_examples=30, deadline=None)
-@given(records=st.lists(row_values, min_size=1, max_size=20))
-def test_a_tree_models_contributions_add_up_to_its_log_odds(tree_model, records):
-    result, loaded = tree_model
-    assert loaded.scoring_path == "fast"
-    typed, n = type_columns(Rows(records=records), result.feature_schema)
+def assert_additive(loaded, feature_schema, records):
+    """``base + sum(contributions)`` is the logit of each row's probability (where it is finite), and every reason
+    pushed toward the negative label."""
+    typed, n = type_columns(Rows(records=records), feature_schema)
     _, probabilities = loaded.score(typed, n)
     explanations = loaded.explain(typed, n, 3)
     for probability, explanation in zip(probabilities, explanations, strict=True):
@@ -80,6 +78,14 @@ def test_a_tree_models_contributions_add_up_to_its_log_odds(tree_model, records)
         if 1e-9 < probability < 1 - 1e-9:
             assert math.isclose(total, math.log(probability / (1 - probability)), rel_tol=0, abs_tol=1e-6)
         assert all(explanation["contributions"][name] < 0 for name in explanation["reasons"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(records=st.lists(row_values, min_size=1, max_size=20))
+def test_a_tree_models_contributions_add_up_to_its_log_odds(tree_model, records):
+    result, loaded = tree_model
+    assert loaded.scoring_path == "fast"
+    assert_additive(loaded, result.feature_schema, records)
 
 
 # Any other binary classifier: baseline Shapley values against the reference applicant.
@@ -101,13 +107,7 @@ def other_model(request):
 @given(records=st.lists(row_values, min_size=1, max_size=5))
 def test_any_other_models_contributions_add_up_to_its_log_odds(other_model, records):
     result, loaded = other_model
-    typed, n = type_columns(Rows(records=records), result.feature_schema)
-    _, probabilities = loaded.score(typed, n)
-    explanations = loaded.explain(typed, n, 3)
-    for probability, explanation in zip(probabilities, explanations, strict=True):
-        total = explanation["base"] + sum(explanation["contributions"].values())
-        if 1e-9 < probability < 1 - 1e-9:
-            assert math.isclose(total, math.log(probability / (1 - probability)), rel_tol=0, abs_tol=1e-6)
+    assert_additive(loaded, result.feature_schema, records)
 
 
 def test_baseline_shapley_values_of_a_linear_model_are_its_exact_contributions(demo):
