@@ -105,6 +105,11 @@ def pipelines_using(dataset):
 @role_required(Role.VIEWER)
 def dataset_detail(request, slug):
     dataset, version = _get_version(slug, request.GET.get("version"))
+    return _detail_page(request, dataset, version)
+
+
+def _detail_page(request, dataset, version, schema_form=None, status=200):
+    """The dataset page; after a refused schema form, with that form's errors (its section open) and a 4xx."""
     preview_columns, preview_rows, preview_error = [], [], ""
     if version:
         try:
@@ -129,13 +134,14 @@ def dataset_detail(request, slug):
             "preview_error": preview_error,
             "profile_columns": profile_columns,
             "hidden_columns": max(version.column_count - PAGE_COLUMNS, 0) if version else 0,
-            "schema_form": DatasetSchemaForm(version=version) if schema_editable else None,
+            "schema_form": (schema_form or DatasetSchemaForm(version=version)) if schema_editable else None,
             "pipelines": pipelines_using(dataset),
             "model_versions": ModelVersion.objects.filter(dataset_version__dataset=dataset)
             .select_related("model", "dataset_version")
             .order_by("-created_at")[:50],
             "can_edit": can_edit,
         },
+        status=status,
     )
 
 
@@ -151,13 +157,11 @@ def dataset_schema(request, slug, number):
                 dataset.describe_columns(form.cleaned_data["descriptions"], request.user)
         except DatasetError as exc:
             messages.error(request, str(exc))
-            return redirect(version.get_absolute_url())
+            return _detail_page(request, dataset, version, form, status=400)
         messages.success(request, f"Saved the schema of {version.ref}; the profile was recomputed.")
         return redirect(version.get_absolute_url())
-    messages.error(
-        request, "The schema was not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-    )
-    return redirect(version.get_absolute_url())
+    messages.error(request, "The schema was not saved: see the fields marked below.")
+    return _detail_page(request, dataset, version, form, status=400)
 
 
 @role_required(Role.VIEWER)

@@ -88,7 +88,7 @@ def test_schema_marking_text_numeric_is_refused(client_for, editor, demo_dataset
     form[f"kind_{columns.index('owner')}"] = "numeric"
     c = client_for(editor)
     response = c.post("/datasets/credit-card-applications/v1/schema/", form, follow=True)
-    assert "owner" in response.content.decode()
+    assert response.status_code == 400 and "owner" in response.content.decode()
     demo_dataset.refresh_from_db()
     assert demo_dataset.schema["owner"] == "categorical"
 
@@ -101,7 +101,9 @@ def test_an_editor_says_what_columns_mean_and_a_bad_meaning_saves_nothing(client
     reports = columns.index("reports")
     c = client_for(editor)
     too_long = {**form, f"description_{reports}": "x" * 201, f"kind_{columns.index('dependents')}": "categorical"}
-    c.post("/datasets/credit-card-applications/v1/schema/", too_long)
+    refused = c.post("/datasets/credit-card-applications/v1/schema/", too_long)
+    assert refused.status_code == 400
+    assert "Ensure this value has at most 200 characters (it has 201)." in refused.content.decode()
     demo_dataset.refresh_from_db()
     assert demo_dataset.dataset.column_descriptions == {} and demo_dataset.schema["dependents"] == "numeric"
     meaning = {**form, f"description_{reports}": "  <b>Derogatory</b> reports ", "target": "card"}
