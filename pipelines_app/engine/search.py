@@ -18,10 +18,10 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from pipelines_app import dispatch
-from pipelines_app.engine.context import heartbeat_interval
-from pipelines_app.ml import search
+from pipelines_app.engine.context import StepContext, heartbeat_interval
 from pipelines_app.models import SearchTrial, StepRun, StepStatus
 from pipelines_app.spec import PipelineSpec
+from pipelines_app.steps.training import score_trial
 
 Status = SearchTrial.Status
 
@@ -68,29 +68,10 @@ def _heartbeat(trial, stop):
 
 
 def _score(trial) -> list[float]:
-    """The trial's fold scores, with the train step's data, split and estimator."""
-    from pipelines_app.engine.context import StepContext  # noqa: PLC0415  (the step's own reading of its spec)
-
+    """The trial's fold scores: the train step reads its spec and data as it does for its own fit."""
     step_run = trial.step_run
     spec = PipelineSpec.model_validate(step_run.run.pipeline_version.spec)
-    ctx = StepContext(step_run, spec, spec.step(step_run.name))
-    step_spec = ctx.step_spec.model_copy(
-        update=ctx.fill({key: getattr(ctx.step_spec, key) for key in ("target", "positive_label", "params",
-                                                                      "features", "drop")})
-    )  # fmt: skip
-    dataset_version = _ingested(ctx)
-    return search.cross_validated(
-        dataset_version.read_frame(), dataset_version.schema, target=step_spec.target,
-        estimator_path=step_spec.estimator, params={**step_spec.params, **trial.params}, features=step_spec.features,
-        drop=step_spec.drop, test_size=step_spec.test_size, random_state=step_spec.random_state, task=step_spec.task,
-        positive_label=step_spec.positive_label, cv=step_spec.search.cv, metric=step_spec.search.metric,
-    )  # fmt: skip
-
-
-def _ingested(ctx):
-    from pipelines_app.steps.data import ingested_version  # noqa: PLC0415  (the ingest step's output, as train reads it)
-
-    return ingested_version(ctx)
+    return score_trial(StepContext(step_run, spec, spec.step(step_run.name)), trial.params)
 
 
 def resume_if_done(step_id) -> bool:

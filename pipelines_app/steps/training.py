@@ -5,8 +5,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 
 from pipelines_app import dispatch
-from pipelines_app.ml import artifacts, metrics, training
-from pipelines_app.ml.search import candidates as search_candidates
+from pipelines_app.ml import artifacts, metrics, search, training
 from pipelines_app.models import ModelVersion, PipelineRun, RegisteredModel, SearchTrial, StepRun
 from pipelines_app.serving.reasons import reasons_by_group
 from pipelines_app.spec import steps as spec_steps
@@ -29,7 +28,7 @@ class TrainStep(Step):
             # A retry after the version was saved: the step's output already exists; never make a second one.
             ctx.log(f"model version {existing} was already registered by this step; reusing it")
             return _outputs(existing)
-        spec = ctx.step_spec.model_copy(update=ctx.fill({key: getattr(ctx.step_spec, key) for key in _FILLED}))
+        spec = filled_spec(ctx)
         dataset_version = ingested_version(ctx)
         frame = dataset_version.read_frame()
         params = spec.params
@@ -64,12 +63,29 @@ class TrainStep(Step):
         return {**_outputs(version), **({"search": searched} if searched else {})}
 
 
+def filled_spec(ctx):
+    """The train step's spec with its ``${...}`` references filled, as its fit and its search's trials read it."""
+    return ctx.step_spec.model_copy(update=ctx.fill({key: getattr(ctx.step_spec, key) for key in _FILLED}))
+
+
+def score_trial(ctx, trial_params) -> list[float]:
+    """One search trial's fold scores: the step's own data, split and estimator, its params with the trial's."""
+    spec = filled_spec(ctx)
+    dataset_version = ingested_version(ctx)
+    return search.cross_validated(
+        dataset_version.read_frame(), dataset_version.schema, target=spec.target, estimator_path=spec.estimator,
+        params={**spec.params, **trial_params}, features=spec.features, drop=spec.drop, test_size=spec.test_size,
+        random_state=spec.random_state, task=spec.task, positive_label=spec.positive_label, cv=spec.search.cv,
+        metric=spec.search.metric,
+    )  # fmt: skip
+
+
 def _searched(ctx, spec):
     """The search's outcome once its trials have run (``engine.search``): the best parameters and a summary;
     before that, the trials are made and queued and the step parks (``WaitForTrials``)."""
     trials = list(ctx.step_run.trials.all())
     if not trials:
-        candidates = search_candidates(spec.search.space, spec.search.method, spec.search.trials,
+        candidates = search.candidates(spec.search.space, spec.search.method, spec.search.trials,
                                        spec.search.random_state)  # fmt: skip
         with transaction.atomic():
             made = SearchTrial.objects.bulk_create(
