@@ -15,6 +15,7 @@ No Django here: it is unit-tested alone.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -112,15 +113,21 @@ class FastScorer:
             return float(base[0]) if n else 0.0, self._by_column(values)
         if not shapley.supports(self.estimator):
             return None
-        names, groups = self._groups()
-        found = shapley.BaselineShapley(self.estimator, groups)(self.encode(columns, n), reference)
+        found = self.baseline_shapley(self.encode(columns, n), reference)
         if found is None:
             return None
         base, values = found
-        return base, {name: values[:, j] for j, name in enumerate(names)}
+        return base, {name: values[:, j] for j, name in enumerate(self.column_groups[0])}
 
-    def _groups(self) -> tuple[list[str], list[list[int]]]:
-        """The input columns in output order, and the encoded positions each fills."""
+    @functools.cached_property
+    def baseline_shapley(self) -> shapley.BaselineShapley:
+        """Made once per model: its coalitions and weights serve every explained row."""
+        return shapley.BaselineShapley(self.estimator, self.column_groups[1])
+
+    @functools.cached_property
+    def column_groups(self) -> tuple[list[str], list[list[int]]]:
+        """The input columns in output order, and the encoded positions each fills (worked out once per model:
+        every explained request asks)."""
         names = [name for name, *_ in self.numeric] + [name for name, *_ in self.categorical]
         groups = [[index] for index in range(len(self.numeric))]
         for _, _, positions, infrequent in self.categorical:
@@ -138,7 +145,7 @@ class FastScorer:
 
     def _by_column(self, encoded_values: np.ndarray) -> dict[str, np.ndarray]:
         """Contributions of the encoded features summed per input column (a category column's one-hot outputs)."""
-        names, groups = self._groups()
+        names, groups = self.column_groups
         return {name: encoded_values[:, positions].sum(axis=1) for name, positions in zip(names, groups, strict=True)}
 
 

@@ -34,6 +34,13 @@ class BaselineShapley:
     def __init__(self, estimator, groups: list[list[int]]):
         self.estimator = estimator
         self.groups = groups
+        m = len(groups)
+        if m <= EXACT_COLUMNS:  # the coalitions and their Shapley weights: the same for every row
+            self.masks = np.arange(1 << m)
+            self.sizes = np.array([bin(mask).count("1") for mask in self.masks])
+            self.weights = np.array(
+                [math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)]
+            )
 
     def _log_odds(self, encoded: np.ndarray) -> np.ndarray:
         p = np.clip(self.estimator.predict_proba(encoded)[:, 1], EPSILON, 1 - EPSILON)
@@ -60,15 +67,12 @@ class BaselineShapley:
         return rows
 
     def _exact(self, row, reference) -> np.ndarray:
-        m = len(self.groups)
-        masks = np.arange(1 << m)
+        masks = self.masks
         values = self._log_odds(self._blend(row, reference, masks))
-        sizes = np.array([bin(mask).count("1") for mask in masks])
-        weights = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)])
-        phi = np.zeros(m)
-        for j in range(m):
+        phi = np.zeros(len(self.groups))
+        for j in range(len(self.groups)):
             without = masks[(masks >> j) & 1 == 0]
-            phi[j] = np.sum(weights[sizes[without]] * (values[without | (1 << j)] - values[without]))
+            phi[j] = np.sum(self.weights[self.sizes[without]] * (values[without | (1 << j)] - values[without]))
         return phi
 
     def _sampled(self, row, reference, seed) -> np.ndarray:

@@ -117,7 +117,7 @@ def test_baseline_shapley_values_of_a_linear_model_are_its_exact_contributions(d
     result, loaded = demo
     scorer = loaded.scorer
     typed, n = type_columns(Rows(records=[RECORD, {**RECORD, "reports": 5, "owner": "no"}]), result.feature_schema)
-    names, groups = scorer._groups()
+    names, groups = scorer.column_groups
     base, values = BaselineShapley(scorer.estimator, groups)(scorer.encode(typed, n), loaded.reference)
     exact = loaded.explain(typed, n, 3)
     for row, explanation in enumerate(exact):
