@@ -8,25 +8,14 @@ from pipelines_app.ml.search import candidates
 from pipelines_app.models import Pipeline, SearchTrial, StepRun
 from pipelines_app.spec import SpecInvalid, parse_pipeline
 from tests.conftest import wait_for, wait_for_run_to_end
+from tests.reliability.pipelines import small_pipeline
 
-SEARCHED = """version: 1
-name: searched
-model: searched-model
-stages:
-  - name: data
-    steps:
-      - {{name: load, type: ingest, dataset: credit-card-applications}}
-  - name: train
-    steps:
-      - name: fit
-        type: train
-        target: card
-        positive_label: "yes"
-        drop: [share, expenditure]
-        estimator: sklearn.linear_model.LogisticRegression
-        params: {{max_iter: 500}}
-        search: {search}
-"""
+
+def searched(search):
+    """The small pipeline (model ``searched-model``) with ``search`` on its train step, at line 17."""
+    return small_pipeline("searched", search=search)
+
+
 SEARCH = (
     "{method: random, trials: 6, cv: 3, metric: roc_auc, "
     "space: {C: {log_uniform: [0.001, 10]}, fit_intercept: [true, false]}}"
@@ -53,11 +42,15 @@ def test_candidates_are_every_grid_combination_or_seeded_draws_within_their_rang
         (f"{{method: grid, space: {{C: {list(range(1, 16))}, max_iter: {list(range(1, 16))}}}}}",
          "this grid has 225 combinations; a search tries at most 200"),
         ("{metric: auc, space: {C: [1]}}", "unknown metric 'auc' in the search of step 'fit'"),
+        ("{space: {C: {beta: [1, 2]}}}", "'C' is a list of values to try or one of uniform, log_uniform, int_uniform"),
+        ("{space: {C: {uniform: [2, 1]}}}", "'C': uniform takes [low, high] with low below high"),
+        ("{method: grid, trials: 3, space: {C: [1]}}", "a grid tries every combination; 'trials' is for"),
+        ("{space: {C: []}}", "'C' lists no values to try"),
     ],
 )  # fmt: skip
 def test_a_bad_search_is_refused_with_its_line(search, expected):
     with pytest.raises(SpecInvalid) as caught:
-        parse_pipeline(SEARCHED.format(search=search))
+        parse_pipeline(searched(search))
     assert expected in str(caught.value) and "line 17" in str(caught.value)
 
 
@@ -67,7 +60,7 @@ def test_cancelling_a_run_cancels_its_queued_trials(editor, demo_dataset, enviro
     queued, and cancelling the run cancels them."""
     from pipelines_app.engine.runs import advance, execute
 
-    pipeline = Pipeline.objects.create_from_yaml(SEARCHED.format(search=SEARCH), editor)
+    pipeline = Pipeline.objects.create_from_yaml(searched(SEARCH), editor)
     run = start_run(pipeline, editor)
     advance(run.pk)
     load = StepRun.objects.get(run=run, name="load")
@@ -86,7 +79,7 @@ def test_cancelling_a_run_cancels_its_queued_trials(editor, demo_dataset, enviro
 def test_trials_run_as_tasks_and_the_best_is_refit_and_registered(
     editor, demo_dataset, environments, celery_worker_process
 ):
-    pipeline = Pipeline.objects.create_from_yaml(SEARCHED.format(search=SEARCH), editor)
+    pipeline = Pipeline.objects.create_from_yaml(searched(SEARCH), editor)
     run = wait_for_run_to_end(start_run(pipeline, editor), 240)
     assert run.status == "succeeded", run.error
     fit = StepRun.objects.get(run=run, name="fit")
@@ -119,7 +112,7 @@ def test_a_trial_that_outlives_its_limit_or_keeps_losing_its_worker_is_failed_no
 
     from pipelines_app.engine import search
 
-    pipeline = Pipeline.objects.create_from_yaml(SEARCHED.format(search=SEARCH), editor)
+    pipeline = Pipeline.objects.create_from_yaml(searched(SEARCH), editor)
     run = start_run(pipeline, editor)
     fit = StepRun.objects.get(run=run, name="fit")
     StepRun.objects.filter(pk=fit.pk).update(status="waiting_trials", time_limit_s=60)

@@ -2,9 +2,12 @@
 evaluation and a deployment."""
 
 
-def small_pipeline(name, *, evaluate=None, deploy_to=None):
+def small_pipeline(
+    name, *, evaluate=None, deploy_to=None, estimator="sklearn.linear_model.LogisticRegression",
+    params="{max_iter: 500}", search=None,
+):  # fmt: skip
     """Step names: ``load`` (ingest), ``fit`` (train), ``evaluate`` names the evaluate step, ``deploy_to`` adds a
-    ``to-<environment>`` deploy stage."""
+    ``to-<environment>`` deploy stage; ``search`` (YAML flow text) gives the train step a search."""
     text = f"""version: 1
 name: {name}
 model: {name}-model
@@ -19,9 +22,11 @@ stages:
         target: card
         positive_label: "yes"
         drop: [share, expenditure]
-        estimator: sklearn.linear_model.LogisticRegression
-        params: {{max_iter: 500}}
+        estimator: {estimator}
+        params: {params}
 """
+    if search:
+        text += f"        search: {search}\n"
     if evaluate:
         text += f"      - {{name: {evaluate}, type: evaluate, sensitive_features: [owner]}}\n"
     if deploy_to:

@@ -191,29 +191,13 @@ def test_training_runs_on_its_own_host_and_survives_losing_it(link, s3, editor):
         stop_workers(*(worker for worker in (main, trainer, again) if worker))
 
 
-SEARCH_PIPELINE = """version: 1
-name: searched-on-two-hosts
-model: searched-on-two-hosts-model
-stages:
-  - name: data
-    steps:
-      - {name: load, type: ingest, dataset: credit-card-applications}
-  - name: train
-    steps:
-      - name: fit
-        type: train
-        target: card
-        positive_label: "yes"
-        drop: [share, expenditure]
-        estimator: sklearn.ensemble.RandomForestClassifier
-        params: {n_estimators: 300}
-        search:
-          method: random
-          trials: 8
-          cv: 3
-          metric: roc_auc
-          space: {max_depth: [3, 5, 8, null], min_samples_leaf: {int_uniform: [1, 10]}}
-"""
+SEARCH_PIPELINE = small_pipeline(
+    "searched-on-two-hosts",
+    estimator="sklearn.ensemble.RandomForestClassifier",
+    params="{n_estimators: 300}",
+    search="{method: random, trials: 8, cv: 3, metric: roc_auc, "
+    "space: {max_depth: [3, 5, 8, null], min_samples_leaf: {int_uniform: [1, 10]}}}",
+)
 
 
 def test_a_search_spreads_its_trials_over_both_hosts_and_finishes_when_one_is_lost(link, editor):
