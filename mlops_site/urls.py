@@ -5,12 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from pipelines_app.views import open_inference, serving
 from pipelines_app.views.metrics import metrics
 
-urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # Swagger UI with its start-up script fetched from /api/docs/?script, not inline: the CSP runs no inline script.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("pipelines_app.api.urls")),
+# Routes called by programs, with a token: MLflow's scoring paths and the Open Inference Protocol. Part of the site's
+# URLs, and resolved on their own by mlops_site.wsgi, whose handler for them looks up no other pattern.
+machine_urlpatterns = [
     # MLflow's scoring paths, without a trailing slash (an MLflow client posts to .../invocations).
     path("serve/<str:model>/<slug:environment>/invocations", serving.invocations, name="serve-invocations"),
     path("serve/<str:model>/<slug:environment>/ping", serving.ping, name="serve-ping"),
@@ -32,6 +29,15 @@ urlpatterns = [
     ),
     path("v2/models/<str:model>/versions/<slug:environment>/infer", open_inference.infer, name="v2-infer-version"),
     re_path(r"^v2/(?P<rest>.*)$", open_inference.not_found, name="v2-not-found"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Swagger UI with its start-up script fetched from /api/docs/?script, not inline: the CSP runs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("pipelines_app.api.urls")),
+    *machine_urlpatterns,
     path("metrics", metrics, name="metrics"),  # Prometheus (docs/prometheus.md)
     path("", include("pipelines_app.urls")),
 ]

@@ -48,20 +48,27 @@ class FastScorer:
         self.linear = linear  # (coef, intercept) for a binary logistic regression, else None
 
     def encode(self, columns: dict[str, list], n: int) -> np.ndarray:
-        out = np.zeros((n, self.width))
         if n >= VECTOR_ROWS:
+            # One spare column past the last takes the ones of categories the encoder ignores, and is cut off.
+            out = np.zeros((n, self.width + 1))
             for index, (name, fill, mean, scale) in enumerate(self.numeric):
                 values = np.array(columns[name], dtype=np.float64)
                 values[np.isnan(values)] = fill
                 out[:, index] = (values - mean) / scale  # the same operations, element by element, as below
-        else:
-            for index, (name, fill, mean, scale) in enumerate(self.numeric):
-                values = columns[name]
-                for row in range(n):
-                    value = values[row]
-                    if value != value:  # NaN
-                        value = fill
-                    out[row, index] = (value - mean) / scale
+            rows = np.arange(n)
+            for name, fill, positions, infrequent in self.categorical:
+                get, other = positions.get, self.width if infrequent is None else infrequent
+                missing = get(fill, other)
+                out[rows, [get(v, other) if isinstance(v, str) else missing for v in columns[name]]] = 1.0
+            return out[:, : self.width]
+        out = np.zeros((n, self.width))
+        for index, (name, fill, mean, scale) in enumerate(self.numeric):
+            values = columns[name]
+            for row in range(n):
+                value = values[row]
+                if value != value:  # NaN
+                    value = fill
+                out[row, index] = (value - mean) / scale
         for name, fill, positions, infrequent in self.categorical:
             values = columns[name]
             for row in range(n):
@@ -74,13 +81,64 @@ class FastScorer:
         return out
 
     def predict_proba(self, columns: dict[str, list], n: int) -> np.ndarray:
-        encoded = self.encode(columns, n)
-        if self.linear is not None:
-            coef, intercept = self.linear
-            z = encoded @ coef + intercept
-            positive = expit(z) if n >= VECTOR_ROWS else np.array([_sigmoid(v) for v in z])
-            return np.column_stack([1.0 - positive, positive])
-        return self.estimator.predict_proba(encoded)
+        if self.linear is None:
+            return self.estimator.predict_proba(self.encode(columns, n))
+        if n < VECTOR_ROWS:
+            return np.array([(1.0 - p, p) for p in map(_sigmoid, self._log_odds_of_rows(columns, n))]).reshape(n, 2)
+        positive = expit(self._log_odds_of_columns(columns, n))
+        return np.column_stack([1.0 - positive, positive])
+
+    def _log_odds_of_rows(self, columns: dict[str, list], n: int) -> list[float]:
+        """A binary logistic regression's log-odds for a few rows, without the encoded matrix: each number's
+        standardised value times its weight, and each category's own weight (the one-hot 1.0 times it)."""
+        intercept, numeric, categorical = self._linear_terms
+        out = []
+        for row in range(n):
+            z = intercept
+            for name, fill, mean, scale, weight in numeric:
+                value = columns[name][row]
+                if value != value:  # NaN
+                    value = fill
+                z += (value - mean) / scale * weight
+            for name, fill, weights, other in categorical:
+                value = columns[name][row]
+                z += weights.get(value if isinstance(value, str) else fill, other)
+            out.append(z)
+        return out
+
+    def _log_odds_of_columns(self, columns: dict[str, list], n: int) -> np.ndarray:
+        """The same for many rows, a column at a time: numbers as arrays, categories looked up in one pass."""
+        intercept, numeric, categorical = self._linear_terms
+        z = np.full(n, intercept)
+        for name, fill, mean, scale, weight in numeric:
+            values = np.array(columns[name], dtype=np.float64)
+            values[np.isnan(values)] = fill
+            z += (values - mean) / scale * weight
+        for name, fill, weights, other in categorical:
+            get = weights.get
+            missing = get(fill, other)
+            z += np.array([get(v, other) if isinstance(v, str) else missing for v in columns[name]])
+        return z
+
+    @functools.cached_property
+    def _linear_terms(self):
+        """The linear model read per input column, once per model: (intercept, [(column, fill, mean, scale,
+        weight)], [(column, fill, {category: weight}, weight of a category it does not list)]); a category the
+        encoder ignores weighs 0, one it groups as infrequent weighs what the group does."""
+        coef, intercept = self.linear
+        numeric = [
+            (name, fill, mean, scale, float(coef[i])) for i, (name, fill, mean, scale) in enumerate(self.numeric)
+        ]
+        categorical = [
+            (
+                name,
+                fill,
+                {category: float(coef[position]) for category, position in positions.items()},
+                float(coef[infrequent]) if infrequent is not None else 0.0,
+            )
+            for name, fill, positions, infrequent in self.categorical
+        ]
+        return intercept, numeric, categorical
 
     def predict(self, columns: dict[str, list], n: int) -> np.ndarray:
         return self.estimator.predict(self.encode(columns, n))

@@ -99,6 +99,11 @@ class LoadedModel:
             negative = self.classes[1 - self.positive_index]
             scores = proba[:, self.positive_index]
             predictions = [positive if p >= self.threshold else negative for p in scores.tolist()]
+        elif len(self.classes) == 2:
+            # np.argmax's choice (the first of equals), without np.argmax: it lets other threads of the process
+            # take the interpreter, and the request waits until one gives it back (the log's flusher, say).
+            first, second = self.classes
+            predictions = [second if b > a else first for a, b in proba.tolist()]
         else:
             predictions = [self.classes[i] for i in np.argmax(proba, axis=1)]
         if self.positive_index is not None:

@@ -402,8 +402,8 @@ def type_columns(rows: Rows, feature_schema: list[dict], *, ignore_unknown=False
         if rows.columns is not None:
             raw = {name: rows.columns[name] for name in features if name in present}
         else:
-            positions = {name: i for i, name in enumerate(rows.names)}
-            raw = {name: [row[positions[name]] for row in rows.values] for name in features if name in positions}
+            by_name = dict(zip(rows.names, zip(*rows.values, strict=True), strict=True)) if rows.values else {}
+            raw = {name: list(by_name.get(name, ())) for name in features if name in present}
     if unknown:
         if ignore_unknown:
             rows.ignored = unknown

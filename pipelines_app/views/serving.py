@@ -222,6 +222,8 @@ MAX_REASONS = 20
 
 def _explain_count(request):
     """K of ``?explain=K`` (how many reasons per row), 0 without it; ``PayloadError`` for anything else."""
+    if not request.META.get("QUERY_STRING"):
+        return 0  # the common case, without parsing a query string into a QueryDict
     raw = request.GET.get("explain")
     if raw is None:
         return 0

@@ -1,5 +1,6 @@
-"""mlops_site/wsgi.py: scoring paths are answered by a handler with settings.SERVING_MIDDLEWARE only, every other
-path by the whole stack. Called here as gunicorn calls it, through the WSGI application itself."""
+"""mlops_site/wsgi.py: scoring paths are answered by a handler with settings.SERVING_MIDDLEWARE only and no
+per-request signals, every other path by the whole stack. Called here as gunicorn calls it, through the WSGI
+application itself (which closes what it returns once written, as a server does)."""
 
 import io
 
@@ -37,7 +38,10 @@ def call(path, method="GET", body=b"", **headers):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        answer["body"] = b"".join(application(environ, start_response))
+        written = application(environ, start_response)
+        answer["body"] = b"".join(written)
+        if hasattr(written, "close"):
+            written.close()
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -45,7 +49,7 @@ def call(path, method="GET", body=b"", **headers):
 
 
 def test_the_scoring_handler_has_only_the_serving_middleware(settings):
-    names, layer = [], MachineRoutesHandler()._middleware_chain
+    names, layer = [], MachineRoutesHandler(fallback=None)._middleware_chain
     while hasattr(layer.__wrapped__, "get_response"):  # each layer wraps a middleware, the last the view call
         middleware = layer.__wrapped__
         names.append(f"{type(middleware).__module__}.{type(middleware).__name__}")
@@ -76,3 +80,32 @@ def test_pages_still_get_the_whole_stack(db):
     assert login["status"] == 200
     assert "Content-Security-Policy" in login["headers"] and login["headers"]["X-Frame-Options"] == "DENY"
     assert "csrftoken" in login["headers"].get("Set-Cookie", "")
+
+
+def test_scoring_sends_no_request_signals_and_pages_do(deployed, editor):
+    token = ApiToken.objects.issue(editor)[1]
+    started = []
+
+    def receiver(sender, **kwargs):
+        started.append(sender)
+
+    request_started.connect(receiver)
+    try:
+        body = orjson.dumps({"dataframe_records": [RECORD]})
+        answer = call("/serve/credit-card-approval/staging/invocations", "POST", body, authorization=f"Token {token}")
+        assert answer["status"] == 200 and started == []
+        assert call("/v2/health/live")["status"] == 200 and started == []
+        assert call("/accounts/login/")["status"] == 200 and len(started) == 1
+    finally:
+        request_started.disconnect(receiver)
+
+
+def test_a_scoring_path_no_machine_route_takes_gets_the_sites_404(db):
+    answer = call("/serve/only-two/parts")
+    assert answer["status"] == 404 and orjson.loads(answer["body"]) == {"detail": "Not found."}
+    assert answer["headers"]["X-Frame-Options"] == "DENY"  # the site's handler, with the site's middleware
+
+
+def test_a_wrong_method_on_a_scoring_path_is_405_with_the_methods_allowed(db):
+    answer = call("/serve/credit-card-approval/staging/invocations", "GET")
+    assert answer["status"] == 405 and answer["headers"]["Allow"] == "POST"
